@@ -1,0 +1,38 @@
+"""audioviz: music videos driven by what neural networks hear.
+
+    import audioviz
+    audioviz.render_file("song.mp3", "song.mp4", audioviz.RenderConfig(model="ae_shared"))
+
+Heavy modules (torch, OpenGL) load on first use, so importing audioviz is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "RenderConfig": "audioviz.config",
+    "VideoConfig": "audioviz.config",
+    "EncoderConfig": "audioviz.config",
+    "TimelineConfig": "audioviz.config",
+    "AudiovizError": "audioviz.errors",
+    "decode": "audioviz.audio",
+    "probe": "audioviz.audio",
+    "available_models": "audioviz.extract.registry",
+    "load_model": "audioviz.extract.registry",
+    "available_scenes": "audioviz.scenes.registry",
+    "load_scene": "audioviz.scenes.registry",
+    "extract_features": "audioviz.pipeline",
+    "render_file": "audioviz.pipeline",
+    "render_params": "audioviz.pipeline",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'audioviz' has no attribute {name!r}")

@@ -1,0 +1,103 @@
+"""Typed settings, validated once where they are made: everything downstream trusts them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from .errors import ConfigError
+
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast",
+    "medium", "slow", "slower", "veryslow", "placebo",
+)
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'1280x720' -> (1280, 720)."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if not m:
+        raise ConfigError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 1280x720")
+    return int(m.group(1)), int(m.group(2))
+
+
+def parse_fps(value: str | float | int | Fraction) -> Fraction:
+    """30, '29.97' or '30000/1001' -> an exact Fraction (frame times are f / fps, never summed)."""
+    try:
+        fps = Fraction(str(value)).limit_denominator(1001)
+    except (ValueError, ZeroDivisionError):
+        raise ConfigError(f"fps {value!r} is not a number such as 30 or 30000/1001") from None
+    if not 1 <= fps <= 240:
+        raise ConfigError(f"fps {value} is out of range; use 1 to 240")
+    return fps
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    width: int = 1280
+    height: int = 720
+    fps: Fraction = Fraction(30)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fps", parse_fps(self.fps))
+        for name, v in (("width", self.width), ("height", self.height)):
+            if not 16 <= v <= 7680:
+                raise ConfigError(f"video {name} {v} is out of range; use 16 to 7680 pixels")
+            if v % 2:
+                # yuv420p subsamples chroma 2x2: players reject or crop odd sizes
+                raise ConfigError(
+                    f"video size {self.width}x{self.height} has an odd {name}; "
+                    "H.264 yuv420p needs even width and height"
+                )
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    codec: str = "libx264"
+    crf: int = 20
+    preset: str = "veryfast"
+    audio_bitrate: str = "192k"
+    # 0 lets x264 pick; it shares the cores with the software renderer
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.crf <= 51:
+            raise ConfigError(f"crf {self.crf} is out of range; use 0 (lossless) to 51")
+        if self.codec == "libx264" and self.preset not in X264_PRESETS:
+            raise ConfigError(f"preset {self.preset!r} is not one of: {', '.join(X264_PRESETS)}")
+        if self.threads < 0:
+            raise ConfigError(f"encoder threads {self.threads} must be 0 (auto) or more")
+
+
+@dataclass(frozen=True)
+class TimelineConfig:
+    interpolate: bool = True
+    # time constant of the exponential moving average, in seconds (0 = off)
+    smoothing: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.smoothing <= 10:
+            raise ConfigError(f"smoothing {self.smoothing} s is out of range; use 0 to 10 seconds")
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    model: str = "ae_shared"
+    scene: str = "bar"
+    seed: int = 0
+    device: str = "auto"
+    video: VideoConfig = field(default_factory=VideoConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    timeline: TimelineConfig = field(default_factory=TimelineConfig)
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ConfigError(f"device {self.device!r} is not one of: {', '.join(DEVICES)}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed {self.seed} is out of range; use 0 to 4294967295")

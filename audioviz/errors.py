@@ -1,0 +1,41 @@
+"""One exception tree. Library code raises these; the CLI turns them into one line on stderr."""
+
+
+class AudiovizError(Exception):
+    """A problem the user can act on; its message is a complete sentence fit for a terminal."""
+
+
+class ConfigError(AudiovizError):
+    """An option value that cannot work (odd frame size, unknown preset, ...)."""
+
+
+class InputError(AudiovizError):
+    """An input file that is missing, unreadable, or not usable audio."""
+
+
+class AudioTooShortError(InputError):
+    """Audio shorter than one analysis segment."""
+
+
+class SilentAudioError(InputError):
+    """Audio that holds nothing but silence."""
+
+
+class ModelError(AudiovizError):
+    """An unknown model name, or a weights file that is missing, corrupt or not ours."""
+
+
+class SceneError(AudiovizError):
+    """An unknown scene, or a scene whose shaders fail to compile."""
+
+
+class GLUnavailableError(AudiovizError):
+    """No headless OpenGL 3.3 context could be created."""
+
+
+class EncoderError(AudiovizError):
+    """ffmpeg failed while writing the video; the message carries ffmpeg's own last lines."""
+
+
+class TrainingError(AudiovizError):
+    """Training cannot start or continue (no usable audio, incompatible run folder, ...)."""

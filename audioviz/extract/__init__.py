@@ -1,0 +1,1 @@
+"""Feature extraction: MFCC frontend, the networks, the registry of bundled models, training."""

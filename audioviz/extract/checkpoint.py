@@ -1,0 +1,81 @@
+"""Self-describing checkpoints: architecture name, its config, weights, input normalisation and
+the fitted mapping, all plain data and tensors, loaded with `weights_only=True`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ModelError
+
+FORMAT = "audioviz.checkpoint"
+VERSION = 1
+
+
+def _to_tensors(d: dict) -> dict:
+    return {k: torch.as_tensor(np.asarray(v)) for k, v in d.items()}
+
+
+def pack(
+    *,
+    name: str,
+    arch: str,
+    config: dict,
+    state_dict: dict,
+    frontend: dict,
+    norm: dict,
+    mapping: dict | None,
+    meta: dict,
+) -> dict:
+    """A checkpoint as a dict (numpy arrays become tensors so that weights-only loading takes them)."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": name,
+        "arch": arch,
+        "config": dict(config),
+        "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
+        "frontend": dict(frontend),
+        "norm": {"kind": norm["kind"], **_to_tensors({k: v for k, v in norm.items() if k != "kind"})},
+        "mapping": None if mapping is None else {"arrays": _to_tensors(mapping["arrays"]), "meta": dict(mapping["meta"])},
+        "meta": dict(meta),
+    }
+
+
+def save(ckpt: dict, path: str | os.PathLike) -> Path:
+    """Write atomically: a reader never sees half a checkpoint."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(ckpt, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Load and check a checkpoint; anything else (a crafted pickle included) is a ModelError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # torch raises UnpicklingError, RuntimeError, EOFError, ... for bad files
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
+        why = next((ln for ln in lines if ln.startswith("WeightsUnpickler error")), lines[0])
+        raise ModelError(f"{path}: refused, not a plain weights-only checkpoint ({why[:160]})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise ModelError(f"{path}: not an audioviz checkpoint")
+    if ckpt.get("version") != VERSION:
+        raise ModelError(f"{path}: checkpoint version {ckpt.get('version')} is not supported (expected {VERSION})")
+    return ckpt

@@ -1,0 +1,88 @@
+"""A loaded feature extractor: MFCC frontend, input normalisation and network, one batched pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..mapping.fitted import FittedMapping
+from .frontend import FrontendConfig, MFCCFrontend
+
+
+@dataclass(frozen=True)
+class Features:
+    values: np.ndarray  # (N, D) float32, one row per segment
+    centres: np.ndarray  # (N,) seconds
+    starts: np.ndarray  # (N,) seconds
+    duration: float  # seconds of audio they cover
+
+
+def resolve_device(device: str) -> torch.device:
+    from ..errors import ConfigError
+
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for, but torch sees no CUDA GPU here")
+    return torch.device(device)
+
+
+def normalise(mfcc: torch.Tensor, norm: dict) -> torch.Tensor:
+    """Apply the training corpus's input statistics (per MFCC coefficient)."""
+    if norm["kind"] == "minmax":
+        lo, hi = norm["lo"].to(mfcc)[:, None], norm["hi"].to(mfcc)[:, None]
+        return ((mfcc - lo) / (hi - lo)).clamp_(0.0, 1.0)
+    if norm["kind"] == "standard":
+        mean, std = norm["mean"].to(mfcc)[:, None], norm["std"].to(mfcc)[:, None]
+        return (mfcc - mean) / std
+    raise ValueError(f"unknown input normalisation {norm['kind']!r}")
+
+
+class FeatureExtractor:
+    """What `load_model` returns: turns mono samples into per-segment features."""
+
+    def __init__(
+        self,
+        name: str,
+        net: torch.nn.Module,
+        frontend: FrontendConfig,
+        norm: dict,
+        mapping: FittedMapping | None,
+        meta: dict,
+        device: torch.device,
+    ):
+        self.name = name
+        self.net = net.to(device).eval()
+        self.frontend = MFCCFrontend(frontend, device)
+        self.norm = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in norm.items()}
+        self.mapping = mapping
+        self.meta = meta
+        self.device = device
+
+    @property
+    def feature_size(self) -> int:
+        return int(self.net.config.enc_len)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.frontend.config.sample_rate
+
+    @torch.inference_mode()
+    def encode_segments(self, mfcc: torch.Tensor, batch_size: int = 512, progress: bool = False) -> np.ndarray:
+        """(N, 1, 64, 96) raw MFCC segments -> (N, D) features, in batches that bound memory."""
+        from tqdm import tqdm
+
+        out = []
+        with tqdm(total=len(mfcc), desc="extract", unit="seg", disable=not progress, leave=False) as bar:
+            for i in range(0, len(mfcc), batch_size):
+                x = normalise(mfcc[i : i + batch_size].to(self.device), self.norm)
+                out.append(self.net.encode(x).float().cpu())
+                bar.update(len(x))
+        return torch.cat(out).numpy()
+
+    def features(self, samples: np.ndarray, progress: bool = False) -> Features:
+        seg = self.frontend.segments(samples)
+        values = self.encode_segments(seg.mfcc, progress=progress)
+        return Features(values, seg.centres, seg.starts, len(samples) / self.sample_rate)

@@ -1,0 +1,349 @@
+"""Train an autoencoder on a folder of music, resumably.
+
+A run folder holds `config.json` (what was asked), `cache/` (MFCC segments per track),
+`last.pt` (everything needed to continue: weights, optimizer, position in the epoch),
+`best.pt` (the best model by validation loss, a checkpoint `--model` can load), `log.csv`,
+`mapping.npz` (the fitted mapping) and `model.md` (a model card). Running the same command
+again continues where the last run stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import platform
+import shlex
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import TrainingError
+from ..mapping.fitted import FittedMapping
+from . import checkpoint
+from .corpus import Corpus
+from .features import normalise, resolve_device
+from .frontend import FrontendConfig
+from .models import COMPACT, PAPER, VARIANTS, AEConfig, ConvAutoencoder
+
+PRESETS = {
+    # the paper's tuned setting (about 80-160 MB of weights)
+    "paper": dict(ae=PAPER, optimizer="sgd", lr=2.5e-4, momentum=0.95, batch_size=64, epochs=40, bypass_dropout=0.0),
+    # the bundled models: the same architecture, narrower, trained with Adam to converge on a
+    # CPU, with half the batches forced through the code (see ConvAutoencoder.forward)
+    "compact": dict(ae=COMPACT, optimizer="adam", lr=1e-3, momentum=0.9, batch_size=64, epochs=20, bypass_dropout=0.5),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str = "ae_shared"
+    preset: str = "compact"
+    epochs: int = 20
+    batch_size: int = 64
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    val_fraction: float = 0.1
+    max_segments_per_track: int = 0  # 0: all
+    bypass_dropout: float = 0.5  # share of batches trained without pool indices and skips
+    seed: int = 0
+    device: str = "auto"
+
+    @classmethod
+    def from_preset(cls, preset: str = "compact", **overrides) -> "TrainConfig":
+        if preset not in PRESETS:
+            raise TrainingError(f"preset {preset!r} is not one of: {', '.join(PRESETS)}")
+        p = {k: v for k, v in PRESETS[preset].items() if k != "ae"}
+        return cls(preset=preset, **{**p, **{k: v for k, v in overrides.items() if v is not None}})
+
+    def __post_init__(self) -> None:
+        if self.model not in VARIANTS:
+            raise TrainingError(f"model {self.model!r} cannot be trained here; choose one of {', '.join(VARIANTS)}")
+        if self.optimizer not in ("sgd", "adam"):
+            raise TrainingError(f"optimizer {self.optimizer!r} is not sgd or adam")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise TrainingError("epochs, batch size and learning rate must be positive")
+        if not 0 <= self.bypass_dropout <= 1:
+            raise TrainingError(f"bypass dropout {self.bypass_dropout} must be between 0 and 1")
+        if not 0 < self.val_fraction < 1:
+            raise TrainingError(f"validation fraction {self.val_fraction} must be between 0 and 1")
+
+    @property
+    def ae_config(self) -> AEConfig:
+        return replace(PRESETS[self.preset]["ae"], variant=self.model)
+
+    def same_run(self, other: "TrainConfig") -> bool:
+        """Everything but the epoch count must match to continue a run."""
+        return replace(self, epochs=0, device="") == replace(other, epochs=0, device="")
+
+
+def _norm_stats(corpus: Corpus, rng: np.random.Generator, n: int = 2000) -> dict:
+    """Per-coefficient 0.5 / 99.5 percentiles: min-max scaling that one click of noise cannot skew."""
+    pairs = corpus.indices("train")
+    pick = pairs[rng.choice(len(pairs), size=min(n, len(pairs)), replace=False)]
+    x = corpus.batch(pick)[:, 0]  # (n, 64, 96)
+    per_coeff = x.transpose(1, 0, 2).reshape(x.shape[1], -1)
+    lo, hi = np.percentile(per_coeff, [0.5, 99.5], axis=1)
+    return {"kind": "minmax", "lo": torch.tensor(lo, dtype=torch.float32), "hi": torch.tensor(np.maximum(hi, lo + 1e-3), dtype=torch.float32)}
+
+
+class Trainer:
+    def __init__(self, data_dir: str | os.PathLike, run_dir: str | os.PathLike, config: TrainConfig, progress: bool = True):
+        self.data_dir, self.run_dir, self.config = Path(data_dir), Path(run_dir), config
+        self.progress = progress
+        self.device = resolve_device(config.device)
+        self.frontend = FrontendConfig()
+
+    # -- run folder -------------------------------------------------------------------------
+    def _check_run_folder(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        cfg_path = self.run_dir / "config.json"
+        if cfg_path.exists():
+            old = TrainConfig(**json.loads(cfg_path.read_text())["train"])
+            if not old.same_run(self.config):
+                diff = [k for k in asdict(old) if k not in ("epochs", "device") and getattr(old, k) != getattr(self.config, k)]
+                raise TrainingError(
+                    f"{self.run_dir} holds a run with other settings ({', '.join(diff)}); "
+                    "use a new output folder or the same options"
+                )
+        cfg_path.write_text(json.dumps({
+            "train": asdict(self.config), "ae": self.config.ae_config.to_dict(),
+            "frontend": self.frontend.to_dict(), "data_dir": str(self.data_dir.absolute()),
+        }, indent=2))
+
+    def _log(self, row: dict) -> None:
+        path = self.run_dir / "log.csv"
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
+    # -- training ---------------------------------------------------------------------------
+    def run(self) -> dict:
+        from tqdm import tqdm
+
+        cfg = self.config
+        self._check_run_folder()
+        corpus = Corpus.prepare(
+            self.data_dir, self.run_dir / "cache", self.frontend, cfg.val_fraction, cfg.seed,
+            cfg.max_segments_per_track or None, self.progress,
+        )
+        train_pairs, val_pairs = corpus.indices("train"), corpus.indices("val")
+        torch.manual_seed(cfg.seed)
+        net = ConvAutoencoder(cfg.ae_config).to(self.device)
+        opt = (
+            torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+            if cfg.optimizer == "sgd" else torch.optim.Adam(net.parameters(), lr=cfg.lr)
+        )
+        state = {"epoch": 0, "step": 0, "best_val": math.inf, "best_epoch": -1, "history": [], "seconds": 0.0}
+        last = self.run_dir / "last.pt"
+        if last.exists():
+            ck = torch.load(last, map_location=self.device, weights_only=True)
+            net.load_state_dict(ck["state_dict"])
+            opt.load_state_dict(ck["optimizer"])
+            norm = ck["norm"]
+            state.update(ck["state"])
+        else:
+            norm = _norm_stats(corpus, np.random.default_rng(cfg.seed))
+        norm_dev = {k: (v.to(self.device) if isinstance(v, torch.Tensor) else v) for k, v in norm.items()}
+
+        def save_last() -> None:
+            checkpoint.save({"state_dict": net.state_dict(), "optimizer": opt.state_dict(), "norm": norm, "state": state}, last)
+
+        steps = math.ceil(len(train_pairs) / cfg.batch_size)
+        last_save = time.monotonic()
+        try:
+            while state["epoch"] < cfg.epochs:
+                epoch = state["epoch"]
+                rng = np.random.default_rng([cfg.seed, epoch])
+                order = rng.permutation(len(train_pairs))
+                closed = rng.random(steps) < cfg.bypass_dropout  # batches that must use the code
+                net.train()
+                t0, losses = time.monotonic(), []
+                bar = tqdm(total=steps, initial=state["step"], desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                           unit="batch", disable=not self.progress)
+                for step in range(state["step"], steps):
+                    idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+                    x = normalise(torch.from_numpy(corpus.batch(train_pairs[idx])).to(self.device), norm_dev)
+                    y, _ = net(x, bypass=not closed[step])
+                    loss = torch.nn.functional.mse_loss(y, x)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    losses.append(loss.item())
+                    state["step"] = step + 1
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{np.mean(losses[-50:]):.5f}")
+                    if time.monotonic() - last_save > 300:  # a long epoch survives a crash too
+                        save_last()
+                        last_save = time.monotonic()
+                bar.close()
+                train_loss = float(np.mean(losses)) if losses else float("nan")
+                # a one-track corpus has no held-out track: judge by the training loss
+                eval_pairs = val_pairs if len(val_pairs) else train_pairs
+                val, val_code, code_std = self._evaluate(net, corpus, eval_pairs, norm_dev)
+                if not len(val_pairs):
+                    val = train_loss
+                state["seconds"] += time.monotonic() - t0
+                # with bypass dropout the code is what matters: judge by reconstruction from it
+                score = val_code if cfg.bypass_dropout > 0 else val
+                improved = score < state["best_val"]
+                row = {"epoch": epoch + 1, "train_loss": f"{train_loss:.6f}", "val_loss": f"{val:.6f}",
+                       "val_code_only": f"{val_code:.6f}", "code_std": f"{code_std:.5f}", "seconds": f"{time.monotonic() - t0:.1f}", "best": int(improved)}
+                self._log(row)
+                state["history"].append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val, "val_code_only": val_code, "code_std": code_std})
+                if improved:
+                    state["best_val"], state["best_epoch"] = score, epoch + 1
+                    self._save_best(net, norm, None, state, epoch + 1)
+                if self.progress:
+                    tqdm.write(f"epoch {epoch + 1}: train {train_loss:.6f}  val {val:.6f}  val from code {val_code:.6f}  code std {code_std:.4f}"
+                               f"{'  (best)' if improved else ''}")
+                state["epoch"], state["step"] = epoch + 1, 0
+                save_last()
+                last_save = time.monotonic()
+        except KeyboardInterrupt:
+            save_last()
+            raise
+        return self._finish(net, corpus, norm, state)
+
+    @torch.inference_mode()
+    def _evaluate(self, net, corpus: Corpus, pairs: np.ndarray, norm: dict) -> tuple[float, float, float]:
+        """(reconstruction MSE, MSE from the code alone, mean per-component std of the code).
+        The last two tell whether the code carries the segment: a code whose spread falls to
+        zero carries nothing, whatever the first says."""
+        net.eval()
+        total, code_only, codes = 0.0, 0.0, []
+        for i in range(0, len(pairs), 256):
+            x = normalise(torch.from_numpy(corpus.batch(pairs[i : i + 256])).to(self.device), norm)
+            y, code = net(x)
+            y_code, _ = net(x, bypass=False)
+            total += torch.nn.functional.mse_loss(y, x, reduction="sum").item() / x[0].numel()
+            code_only += torch.nn.functional.mse_loss(y_code, x, reduction="sum").item() / x[0].numel()
+            codes.append(code)
+        n = len(pairs)
+        return total / n, code_only / n, torch.cat(codes).std(dim=0).mean().item()
+
+    def _save_best(self, net, norm: dict, mapping: FittedMapping | None, state: dict, epochs_trained: int) -> None:
+        cfg = self.config
+        hist = {h["epoch"]: h for h in state["history"]}.get(state["best_epoch"], {})
+        ckpt = checkpoint.pack(
+            name=cfg.model, arch="autoencoder", config=cfg.ae_config.to_dict(), state_dict=net.state_dict(),
+            frontend=self.frontend.to_dict(), norm=norm, mapping=None if mapping is None else mapping.to_dict(),
+            meta={
+                "epoch": state["best_epoch"], "epochs_trained": epochs_trained,
+                "train_loss": hist.get("train_loss"), "val_loss": hist.get("val_loss"),
+                "train": asdict(cfg), "data_dir": self.data_dir.name, "seconds": round(state["seconds"], 1),
+                "torch": str(torch.__version__), "python": platform.python_version(),
+            },
+        )
+        checkpoint.save(ckpt, self.run_dir / "best.pt")
+
+    @torch.inference_mode()
+    def _mean_baseline(self, corpus: Corpus, norm: dict) -> float:
+        """Validation MSE of always predicting the mean training segment: the bar to beat."""
+        train, val = corpus.indices("train"), corpus.indices("val")
+        val = val if len(val) else train
+
+        def batches(pairs):
+            for i in range(0, len(pairs), 512):
+                yield normalise(torch.from_numpy(corpus.batch(pairs[i : i + 512])).to(self.device), norm)
+
+        mean = sum(x.sum(0) for x in batches(train)) / len(train)
+        return sum(((x - mean) ** 2).mean(dim=(1, 2, 3)).sum().item() for x in batches(val)) / len(val)
+
+    @torch.inference_mode()
+    def _finish(self, net, corpus: Corpus, norm: dict, state: dict) -> dict:
+        """Fit the mapping on the whole corpus's features with the best weights; write the card."""
+        best = checkpoint.load(self.run_dir / "best.pt", self.device)
+        net.load_state_dict(best["state_dict"])
+        net.eval()
+        norm_dev = {k: (v.to(self.device) if isinstance(v, torch.Tensor) else v) for k, v in norm.items()}
+        pairs = np.concatenate([corpus.indices("train"), corpus.indices("val")])
+        feats = []
+        for i in range(0, len(pairs), 512):
+            x = normalise(torch.from_numpy(corpus.batch(pairs[i : i + 512])).to(self.device), norm_dev)
+            feats.append(net.encode(x).cpu().numpy())
+        n_tracks = sum(1 for t in corpus.tracks if t.segments)
+        mean_baseline = self._mean_baseline(corpus, norm_dev)
+        mapping = FittedMapping.fit(np.concatenate(feats), tracks=n_tracks, fitted_on=self.data_dir.name)
+        mapping.save(self.run_dir / "mapping.npz")
+        self._save_best(net, norm, mapping, state, state["epoch"])
+        summary = {
+            "data_dir": str(self.data_dir), "mean_baseline": mean_baseline, "run_dir": str(self.run_dir), "best": str(self.run_dir / "best.pt"), "best_epoch": state["best_epoch"],
+            "best_val_loss": state["best_val"], "epochs": self.config.epochs, "tracks": n_tracks,
+            "failed_tracks": [f"{t.path}: {t.error}" for t in corpus.failed],
+            "train_segments": int(len(corpus.indices("train"))), "val_segments": int(len(corpus.indices("val"))),
+            "feature_std": [round(float(s), 5) for s in np.concatenate(feats).std(axis=0)],
+        }
+        (self.run_dir / "model.md").write_text(model_card(self.config, summary, state, corpus))
+        return summary
+
+
+def train_command(cfg: TrainConfig, data_dir: str, run_dir: str) -> str:
+    """The CLI command that reproduces a run of this configuration."""
+    args = ["audioviz", "train", data_dir, "--model", cfg.model, "--preset", cfg.preset,
+            "--epochs", cfg.epochs, "--batch-size", cfg.batch_size, "--optimizer", cfg.optimizer,
+            "--lr", cfg.lr, "--val-fraction", cfg.val_fraction, "--bypass-dropout", cfg.bypass_dropout,
+            "--max-segments-per-track", cfg.max_segments_per_track, "--seed", cfg.seed, "-o", run_dir]
+    return " ".join(shlex.quote(str(a)) for a in args)
+
+
+def model_card(cfg: TrainConfig, summary: dict, state: dict, corpus: Corpus) -> str:
+    ae = cfg.ae_config
+    n_params = sum(p.numel() for p in ConvAutoencoder(ae).parameters())
+    hist = state["history"]
+    rows = "\n".join(
+        f"| {h['epoch']} | {h['train_loss']:.6f} | {h['val_loss']:.6f} | {h['val_code_only']:.6f} | {h['code_std']:.4f} |" for h in hist
+    )
+    groups: dict[str, list[int]] = {}
+    for t in corpus.tracks:
+        if t.segments:
+            g = groups.setdefault(t.path.split("/")[0] if "/" in t.path else ".", [0, 0])
+            g[0] += 1
+            g[1] += t.segments
+    data = "\n".join(f"| {g} | {n} | {s} |" for g, (n, s) in sorted(groups.items()))
+    cmd = train_command(cfg, summary["data_dir"], summary["run_dir"])
+    return f"""# {cfg.model}: convolutional autoencoder ({ae.variant})
+
+## Architecture
+- variant `{ae.variant}`, {ae.num_pools} conv blocks starting at {ae.num_init_filters} filters (kernel {ae.kernel_size}, padding {ae.padding}),
+  FC sizes {' -> '.join(map(str, ae.fc_sizes))} (fc_scale_down {ae.fc_scale_down}), code of {ae.enc_len} with a sigmoid
+- {n_params:,} parameters ({n_params * 4 / 1e6:.1f} MB as float32)
+- input: 64 MFCC x 96 frames (0.96 s at 44.1 kHz, hop 441, n_fft 1102), min-max normalised per coefficient
+  to the training corpus's 0.5 / 99.5 percentiles
+
+## Training
+- preset `{cfg.preset}`: {cfg.optimizer} lr {cfg.lr}{f' momentum {cfg.momentum}' if cfg.optimizer == 'sgd' else ''}, batch {cfg.batch_size},
+  {cfg.epochs} epochs, MSE reconstruction loss, seed {cfg.seed}
+- split by track: {summary['train_segments']} training and {summary['val_segments']} validation segments
+  from {summary['tracks']} tracks ({len(summary['failed_tracks'])} files skipped as unusable){f", at most {cfg.max_segments_per_track} segments per track" if cfg.max_segments_per_track else ""}
+- training time: {state['seconds'] / 60:.1f} min on {platform.machine()} ({'GPU' if torch.cuda.is_available() else 'CPU'})
+
+| folder | tracks | segments |
+| --- | --- | --- |
+{data}
+
+## Results
+Best epoch {summary['best_epoch']} (chosen by validation MSE{' from the code alone' if cfg.bypass_dropout > 0 else ''}): {summary['best_val_loss']:.6f}
+(inputs in [0, 1]). For scale: always predicting the training set's mean segment gives a
+validation MSE of {summary['mean_baseline']:.6f}.
+
+| epoch | train MSE | validation MSE | validation MSE from the code alone | code std |
+| --- | --- | --- | --- | --- |
+{rows}
+
+Per-component standard deviation of the code over the corpus (before scaling):
+{summary['feature_std']}
+
+## Reproduce
+```
+{cmd}
+```
+"""

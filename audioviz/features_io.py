@@ -1,0 +1,48 @@
+"""Writing per-segment features for other tools: .npy (the bare array), .csv and .json (with times)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError
+
+FORMATS = (".npy", ".csv", ".json")
+
+
+def write_features(path: str | os.PathLike, feats, model: str) -> Path:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ConfigError(f"{path}: cannot tell the format; end the name in {', '.join(FORMATS)}")
+    values = np.asarray(feats.values, dtype=np.float32)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if suffix == ".npy":
+            with open(tmp, "wb") as f:
+                np.save(f, values)
+        elif suffix == ".csv":
+            with open(tmp, "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["start", "centre", *(f"f{i}" for i in range(values.shape[1]))])
+                for s, c, row in zip(feats.starts, feats.centres, values):
+                    w.writerow([f"{s:.3f}", f"{c:.3f}", *(f"{v:.7g}" for v in row)])
+        else:
+            doc = {
+                "model": model,
+                "duration": round(float(feats.duration), 4),
+                "starts": [round(float(s), 4) for s in feats.starts],
+                "centres": [round(float(c), 4) for c in feats.centres],
+                "features": [[float(f"{v:.7g}") for v in row] for row in values],
+            }
+            tmp.write_text(json.dumps(doc))
+        os.replace(tmp, path)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot write ({e.strerror})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

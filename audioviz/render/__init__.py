@@ -1,0 +1,1 @@
+"""Headless GL context, the fixed-fps frame loop and the ffmpeg encoder."""

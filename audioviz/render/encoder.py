@@ -1,0 +1,164 @@
+"""One ffmpeg process that turns raw frames from a pipe (plus the song) into an MP4.
+
+Frames are written by a named thread fed through a bounded queue, so the GL thread renders the
+next frame while the last one is in the pipe (pipe writes release the GIL). ffmpeg's stderr
+goes to a file, so a dying encoder is explained by its own last lines.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+from .. import ffmpeg
+from ..config import EncoderConfig, VideoConfig
+from ..errors import EncoderError
+
+_STOP = object()
+
+
+def ffmpeg_command(
+    output: Path,
+    video: VideoConfig,
+    enc: EncoderConfig,
+    n_frames: int,
+    audio: Path | None,
+    pix_fmt: str = "rgba",
+    vflip: bool = True,
+) -> list[str]:
+    w, h = video.size
+    fps = f"{video.fps.numerator}/{video.fps.denominator}"
+    seconds = n_frames * video.fps.denominator / video.fps.numerator
+    cmd = [ffmpeg.executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+           "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{w}x{h}", "-framerate", fps, "-i", "pipe:0"]
+    if audio is not None:
+        cmd += ffmpeg.input_args(audio)
+    # GL rows run bottom-up; vflip only changes strides. RGB -> YUV with the BT.709 matrix in
+    # limited range, and frames tagged so (setparams), or players guess BT.601 and shift colours.
+    filters = (["vflip"] if vflip else []) + [
+        "scale=out_color_matrix=bt709:out_range=tv", "format=yuv420p",
+        "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv",
+    ]
+    cmd += ["-map", "0:v:0", "-vf", ",".join(filters), "-c:v", enc.codec, "-pix_fmt", "yuv420p",
+            "-frames:v", str(n_frames), "-fps_mode", "cfr", "-r", fps]
+    if enc.codec == "libx264":
+        cmd += ["-preset", enc.preset, "-crf", str(enc.crf)]
+    if enc.threads:
+        cmd += ["-threads", str(enc.threads)]
+    if audio is not None:
+        # pad a short audio stream with silence and cut a long one, so both last exactly n_frames
+        cmd += ["-map", "1:a:0", "-af", "apad", "-c:a", "aac", "-b:a", enc.audio_bitrate, "-ac", "2", "-ar", "44100"]
+    cmd += ["-t", f"{seconds:.6f}", "-movflags", "+faststart", "-f", "mp4", str(output)]
+    return cmd
+
+
+class Encoder:
+    """Usage: with Encoder(...) as enc: buf = enc.acquire(); fill buf; enc.submit(buf); then enc.finish()."""
+
+    def __init__(
+        self,
+        output: Path,
+        video: VideoConfig,
+        enc: EncoderConfig,
+        n_frames: int,
+        audio: Path | None = None,
+        buffers: int = 3,
+    ):
+        self.cmd = ffmpeg_command(output, video, enc, n_frames, audio)
+        self.frame_bytes = video.width * video.height * 4
+        self._free: queue.Queue = queue.Queue()
+        for _ in range(buffers):
+            self._free.put(bytearray(self.frame_bytes))
+        self._todo: queue.Queue = queue.Queue(maxsize=buffers)
+        self._error: BaseException | None = None
+        self._stderr = tempfile.TemporaryFile()
+        self.proc: subprocess.Popen | None = None
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> "Encoder":
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
+        self._thread = threading.Thread(target=self._write_loop, name="audioviz-encoder", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+        self._stderr.close()
+
+    def _write_loop(self) -> None:
+        stdin = self.proc.stdin
+        while True:
+            buf = self._todo.get()
+            if buf is _STOP:
+                break
+            try:
+                if self._error is None:
+                    stdin.write(buf)
+            except (BrokenPipeError, OSError) as e:
+                self._error = e
+            finally:
+                self._free.put(buf)
+
+    def _failure(self, what: str) -> EncoderError:
+        self._stderr.flush()
+        self._stderr.seek(0)
+        detail = ffmpeg.last_lines(self._stderr.read()) or f"exit status {self.proc.poll()}"
+        return EncoderError(f"ffmpeg {what}: {detail}")
+
+    def acquire(self) -> bytearray:
+        """A free frame buffer (blocks while all are queued: backpressure)."""
+        while True:
+            try:
+                return self._free.get(timeout=0.5)
+            except queue.Empty:
+                self._check()
+
+    def submit(self, buf: bytearray) -> None:
+        self._check()
+        self._todo.put(buf)
+
+    def _check(self) -> None:
+        if self._error is not None or (self.proc.poll() not in (None, 0)):
+            raise self._failure("stopped while frames were still coming")
+
+    def finish(self) -> None:
+        """Flush the queue, close the pipe and wait for ffmpeg to write the file."""
+        self._todo.put(_STOP)
+        self._thread.join()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        code = self.proc.wait()
+        if self._error is not None or code != 0:
+            raise self._failure("failed")
+
+    def abort(self) -> None:
+        """Stop ffmpeg now (error or Ctrl-C); the caller removes the partial file."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self._thread and self._thread.is_alive():
+            self._error = self._error or EncoderError("aborted")
+            while True:  # make room for the stop marker, dropping frames nobody will encode
+                try:
+                    self._todo.put_nowait(_STOP)
+                    break
+                except queue.Full:
+                    try:
+                        self._todo.get_nowait()
+                    except queue.Empty:
+                        pass
+            self._thread.join(timeout=2)
+
+
+def temporary_path(target: Path) -> Path:
+    """A hidden file beside the target, so the final rename stays on one filesystem."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp.mp4", dir=target.parent)
+    os.close(fd)
+    return Path(name)

@@ -1,0 +1,108 @@
+"""VIZ-BAR: ten lit bars on a glossy floor; each parameter is the length of one bar."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .base import Param, Scene, Uniforms, shader_source
+from .camera import fit_distance, gl_bytes, look_at, perspective
+
+# (normal, u axis, v axis) per face, with u x v = normal so every face winds counter-clockwise
+_FACES = (
+    ((1, 0, 0), (0, 0, -1), (0, 1, 0)),
+    ((-1, 0, 0), (0, 0, 1), (0, 1, 0)),
+    ((0, 1, 0), (1, 0, 0), (0, 0, -1)),
+    ((0, -1, 0), (1, 0, 0), (0, 0, 1)),
+    ((0, 0, 1), (1, 0, 0), (0, 1, 0)),
+    ((0, 0, -1), (-1, 0, 0), (0, 1, 0)),
+)
+
+
+def box_vertices() -> np.ndarray:
+    """36 vertices of a unit box (x, z in [-0.5, 0.5], y in [0, 1]): pos, uv, normal, u axis, v axis."""
+    rows = []
+    for n, tu, tv in _FACES:
+        n, tu, tv = (np.array(a, dtype=np.float64) for a in (n, tu, tv))
+        for u, v in ((0, 0), (1, 0), (1, 1), (0, 0), (1, 1), (0, 1)):
+            p = n * 0.5 + (u - 0.5) * tu + (v - 0.5) * tv + (0, 0.5, 0)
+            rows.append(np.concatenate([p, (u, v), n, tu, tv]))
+    return np.array(rows, dtype="f4")
+
+
+class BarScene(Scene):
+    name = "bar"
+    description = "ten lit bars in a row on a glossy floor, one per parameter (VIZ-BAR)"
+    params = tuple(Param(f"bar{i}", f"length of bar {i}, left to right") for i in range(1, 11))
+    # the middle of the row is nearest the camera and reads best: most dynamic components go there
+    importance = ("bar5", "bar6", "bar4", "bar7", "bar3", "bar8", "bar2", "bar9", "bar1", "bar10")
+
+    fovy = math.radians(34)
+
+    def setup(self, ctx, size, seed):
+        self.ctx = ctx
+        w, h = size
+        self.aspect = w / h
+        # stand back far enough that the whole row (and its tallest bar) fits any aspect ratio
+        self.distance = fit_distance(self.fovy, self.aspect, 6.0, 2.6) * 1.02
+        self.tan = (math.tan(self.fovy / 2) * self.aspect, math.tan(self.fovy / 2))
+        self.proj = perspective(self.fovy, self.aspect, 0.1, 200.0)
+        self.sway_phase = (seed % 997) / 997 * 2 * math.pi
+        self.floor = self.program(ctx, shader_source("bar_floor.vert"), shader_source("bar_floor.frag"),
+                                  names=("bar_floor.vert", "bar_floor.frag"))
+        self.shadow = self.program(ctx, shader_source("bar_shadow.vert"), shader_source("bar_shadow.frag"),
+                                   names=("bar_shadow.vert", "bar_shadow.frag"))
+        self.bars = self.program(ctx, shader_source("bar.vert"), shader_source("bar.frag"),
+                                 names=("bar.vert", "bar.frag"))
+        self.floor_vao = self.screen_grid(ctx, self.floor, 24, 14)
+        quad = np.array([[-1, -1], [1, -1], [1, 1], [-1, -1], [1, 1], [-1, 1]], dtype="f4")
+        self.shadow_vao = ctx.vertex_array(self.shadow, [(ctx.buffer(quad.tobytes()), "2f", "in_corner")])
+        self.box = ctx.vertex_array(
+            self.bars, [(ctx.buffer(box_vertices().tobytes()), "3f 2f 3f 3f 3f", "in_pos", "in_uv", "in_normal", "in_tu", "in_tv")]
+        )
+        self.uniforms = [Uniforms(p, size) for p in (self.floor, self.shadow, self.bars)]
+        self.floor["u_tan"].value = self.tan
+        self.bars["u_px_world"].value = 2 * math.tan(self.fovy / 2) / h
+
+    def _camera(self, t: float):
+        # a slow sway keeps the picture alive without distracting from the bars
+        a = 0.16 * math.sin(2 * math.pi * t / 29.0 + self.sway_phase)
+        r = self.distance
+        eye = np.array([r * math.sin(a), 0.42 * r, r * math.cos(a)])
+        view = look_at(eye, (0.0, 1.25, 0.0))
+        return eye, view
+
+    def draw(self, t, dt, values):
+        import moderngl
+
+        ctx = self.ctx
+        eye, view = self._camera(t)
+        view_proj = gl_bytes(self.proj @ view)
+        for u in self.uniforms:
+            u.write(t, dt, values)
+        ctx.clear(depth=1.0)
+        ctx.disable(moderngl.DEPTH_TEST | moderngl.BLEND | moderngl.CULL_FACE)
+        self.floor["u_cam"].write(gl_bytes(view[:3, :3].T))
+        self.floor["u_eye"].value = tuple(eye)
+        self.floor["u_level"].value = float(values.mean())
+        self.floor_vao.render()
+
+        ctx.enable(moderngl.BLEND | moderngl.CULL_FACE)
+        self.bars["u_view_proj"].write(view_proj)
+        self.bars["u_eye"].value = tuple(eye)
+        # the reflection (mirrored, so its winding flips), then shadows multiplied over both
+        ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
+        ctx.front_face = "cw"
+        self.bars["u_mirror"].value = -1.0
+        self.box.render(instances=10)
+        ctx.front_face = "ccw"
+        ctx.disable(moderngl.CULL_FACE)
+        ctx.blend_func = moderngl.DST_COLOR, moderngl.ZERO
+        self.shadow["u_view_proj"].write(view_proj)
+        self.shadow_vao.render(instances=10)
+
+        ctx.enable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
+        ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
+        self.bars["u_mirror"].value = 1.0
+        self.box.render(instances=10)

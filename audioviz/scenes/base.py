@@ -1,0 +1,148 @@
+"""The Scene contract, and the helpers every built-in scene uses.
+
+A scene sees only time and ten numbers in [0, 1]: never audio, models or files. It declares
+its ten parameters in the order its shader indexes them (`u_params[i]`) and, separately, in
+order of importance: which parameter shows the most dynamic component best.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import SceneError
+
+N_PARAMS = 10
+
+# Every program gets this contract; a scene's own GLSL begins at its line 1 (see #line).
+HEADER = """#version 330 core
+uniform float u_time;        // seconds since the start of the video: frame / fps
+uniform float u_dt;          // seconds per frame
+uniform vec2 u_resolution;   // framebuffer size in pixels
+uniform float u_params[10];  // the scene's parameters, each in [0, 1]
+"""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    description: str
+
+
+def shader_source(name: str) -> str:
+    """Text of a built-in shader file under audioviz/scenes/shaders/."""
+    return resources.files("audioviz.scenes").joinpath("shaders", name).read_text()
+
+
+_MESA = re.compile(r"^\s*\d+:(\d+)\(\d+\):\s*(?:error|warning):\s*(.*)$")
+_NVIDIA = re.compile(r"^\s*\d+\((\d+)\)\s*:\s*(?:error|warning)\s*\w*:\s*(.*)$")
+
+
+def _compile_error(err: Exception, sources: dict[str, str]) -> SceneError:
+    """moderngl's multi-line compiler log -> 'file.glsl:LINE: message'."""
+    text = str(err)
+    stage = next((s for s in sources if s in text), None)
+    for line in text.splitlines():
+        m = _MESA.match(line) or _NVIDIA.match(line)
+        if m:
+            where = sources.get(stage, stage or "shader")
+            return SceneError(f"{where}:{m.group(1)}: {m.group(2).strip()}")
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(err).__name__)
+    return SceneError(f"{sources.get(stage, 'shader')}: {first}")
+
+
+class Scene:
+    """Subclass, name it, declare exactly ten params, build in `setup`, draw in `draw`."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    importance: ClassVar[tuple[str, ...]] = ()  # parameter names, most important first
+
+    # -- the contract ---------------------------------------------------------------------
+    def setup(self, ctx, size: tuple[int, int], seed: int) -> None:
+        """Build programs, buffers and random layout once; nothing is allocated in draw()."""
+        raise NotImplementedError
+
+    def draw(self, t: float, dt: float, values: np.ndarray) -> None:
+        """Render one frame into the bound framebuffer. `values`: float32 (10,) in [0, 1]."""
+        raise NotImplementedError
+
+    # -- declared metadata ------------------------------------------------------------------
+    @classmethod
+    def param_names(cls) -> tuple[str, ...]:
+        return tuple(p.name for p in cls.params)
+
+    @classmethod
+    def importance_order(cls) -> tuple[str, ...]:
+        return cls.importance or cls.param_names()
+
+    @classmethod
+    def validate(cls) -> None:
+        names = cls.param_names()
+        if not cls.name:
+            raise SceneError(f"scene class {cls.__name__} has no name")
+        if len(names) != N_PARAMS or len(set(names)) != N_PARAMS:
+            raise SceneError(f"scene {cls.name!r} must declare exactly {N_PARAMS} distinct params, has {len(set(names))}")
+        if sorted(cls.importance_order()) != sorted(names):
+            raise SceneError(f"scene {cls.name!r}: importance must list each of its params once")
+
+    # -- helpers for GL scenes --------------------------------------------------------------
+    def program(self, ctx, vertex: str, fragment: str, *, names: tuple[str, str] = ("vertex", "fragment")):
+        """Compile with the shared header and common.glsl; errors name the file and line."""
+        common = shader_source("common.glsl")
+
+        def full(src: str) -> str:
+            return HEADER + common + "\n#line 1\n" + src
+
+        try:
+            return ctx.program(vertex_shader=full(vertex), fragment_shader=full(fragment))
+        except Exception as e:  # moderngl.Error carries the compiler log
+            raise _compile_error(e, {"vertex_shader": names[0], "fragment_shader": names[1]}) from None
+
+    @staticmethod
+    def fullscreen(ctx, program):
+        """A vertex array that covers the screen with one triangle (no vertex buffer)."""
+        return ctx.vertex_array(program, [])
+
+    @staticmethod
+    def screen_grid(ctx, program, columns: int = 16, rows: int = 9, attribute: str = "in_ndc"):
+        """A vertex array of columns x rows quads covering the screen in NDC.
+
+        For smooth backgrounds: computing the colour per vertex and letting the rasteriser
+        interpolate it costs a third of doing the same maths per pixel on a software renderer.
+        """
+        xs, ys = np.meshgrid(np.linspace(-1, 1, columns + 1), np.linspace(-1, 1, rows + 1))
+        verts = np.stack([xs.ravel(), ys.ravel()], axis=1).astype("f4")
+        a = (np.arange(rows)[:, None] * (columns + 1) + np.arange(columns)[None, :]).ravel()
+        quads = np.stack([a, a + 1, a + columns + 2, a, a + columns + 2, a + columns + 1], axis=1)
+        return ctx.vertex_array(
+            program, [(ctx.buffer(verts.tobytes()), "2f", attribute)],
+            index_buffer=ctx.buffer(quads.astype("i4").tobytes()),
+        )
+
+
+class Uniforms:
+    """The standard uniforms of one program, written without reading them back each frame."""
+
+    def __init__(self, program, size: tuple[int, int]):
+        self._time = program.get("u_time", None)
+        self._dt = program.get("u_dt", None)
+        res = program.get("u_resolution", None)
+        if res is not None:
+            res.value = tuple(float(v) for v in size)
+        self._params = program.get("u_params", None)
+        # a driver drops array elements a shader never reads; write only what it kept
+        self._n = self._params.array_length if self._params is not None else 0
+
+    def write(self, t: float, dt: float, values: np.ndarray) -> None:
+        if self._time is not None:
+            self._time.value = t
+        if self._dt is not None:
+            self._dt.value = dt
+        if self._params is not None:
+            self._params.write(values[: self._n].astype("f4", copy=False).tobytes())

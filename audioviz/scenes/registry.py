@@ -1,0 +1,32 @@
+"""Named scenes. Modules import on first use, so listing scenes costs nothing."""
+
+from __future__ import annotations
+
+import importlib
+
+from ..errors import SceneError
+from .base import Scene
+
+# name -> "module:Class"; descriptions live on the classes
+SCENES: dict[str, str] = {
+    "bar": "audioviz.scenes.bar:BarScene",
+    "real": "audioviz.scenes.real:RealScene",
+}
+
+
+def scene_class(name: str) -> type[Scene]:
+    if name not in SCENES:
+        raise SceneError(f"unknown scene {name!r}; choose one of {', '.join(SCENES)}")
+    module, cls = SCENES[name].split(":")
+    scene = getattr(importlib.import_module(module), cls)
+    scene.validate()
+    return scene
+
+
+def available_scenes() -> list[type[Scene]]:
+    return [scene_class(n) for n in SCENES]
+
+
+def load_scene(name: str) -> Scene:
+    """A fresh, not yet set-up instance of the named scene."""
+    return scene_class(name)()

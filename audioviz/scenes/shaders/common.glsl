@@ -1,0 +1,69 @@
+// Shared by every built-in scene: colour, hashing and output helpers.
+
+const float PI = 3.14159265359;
+
+vec3 hsl2rgb(vec3 hsl) {
+    vec3 rgb = clamp(abs(mod(hsl.x * 6.0 + vec3(0.0, 4.0, 2.0), 6.0) - 3.0) - 1.0, 0.0, 1.0);
+    return hsl.z + hsl.y * (rgb - 0.5) * (1.0 - abs(2.0 * hsl.z - 1.0));
+}
+
+// Gamma 2.0 instead of the sRGB curve: indistinguishable after tone mapping, and pow() costs
+// more than the rest of a simple fragment shader on a software rasteriser.
+vec3 srgb_to_linear(vec3 c) { return c * c; }
+vec3 linear_to_srgb(vec3 c) { return sqrt(max(c, 0.0)); }
+
+float hash12(vec2 p) {
+    vec3 p3 = fract(vec3(p.xyx) * 0.1031);
+    p3 += dot(p3, p3.yzx + 33.33);
+    return fract((p3.x + p3.y) * p3.z);
+}
+
+vec3 hash33(vec3 p) {
+    p = fract(p * vec3(0.1031, 0.1030, 0.0973));
+    p += dot(p, p.yxz + 33.33);
+    return fract((p.xxy + p.yxx) * p.zyx);
+}
+
+// Smooth filmic curve: highlights roll off instead of clipping to flat white.
+vec3 tonemap(vec3 x) {
+    return clamp((x * (2.51 * x + 0.03)) / (x * (2.43 * x + 0.59) + 0.14), 0.0, 1.0);
+}
+
+// Linear colour -> 8-bit-ready sRGB with a little noise, so gradients do not band after encoding.
+vec4 finish(vec3 linear_rgb, vec2 frag_coord) {
+    vec3 c = linear_to_srgb(tonemap(linear_rgb));
+    c += (hash12(frag_coord) - 0.5) / 255.0;
+    return vec4(c, 1.0);
+}
+
+mat4 look_at(vec3 eye, vec3 target, vec3 up) {
+    vec3 f = normalize(target - eye);
+    vec3 s = normalize(cross(f, up));
+    vec3 u = cross(s, f);
+    return mat4(vec4(s.x, u.x, -f.x, 0.0), vec4(s.y, u.y, -f.y, 0.0), vec4(s.z, u.z, -f.z, 0.0),
+                vec4(-dot(s, eye), -dot(u, eye), dot(f, eye), 1.0));
+}
+
+mat4 perspective(float fovy, float aspect, float near, float far) {
+    float f = 1.0 / tan(fovy * 0.5);
+    return mat4(vec4(f / aspect, 0.0, 0.0, 0.0), vec4(0.0, f, 0.0, 0.0),
+                vec4(0.0, 0.0, (far + near) / (near - far), -1.0),
+                vec4(0.0, 0.0, 2.0 * far * near / (near - far), 0.0));
+}
+
+// Light from a direction (unit `light`, a disc of half-angle ~atan(light_tan)) reaching point p
+// past one sphere: 1 in the open, 0 in its umbra, with a penumbra that widens with distance.
+float sphere_shadow(vec3 p, vec3 light, vec3 centre, float radius, float light_tan) {
+    vec3 q = centre - p;
+    float t = dot(q, light);
+    if (t <= 0.0) return 1.0;
+    float miss = length(q - t * light) - radius;
+    return smoothstep(-1.0, 1.0, miss / (light_tan * t));
+}
+
+// Fraction of the sky a sphere hides from a surface point with normal n (cosine-weighted).
+float sphere_occlusion(vec3 p, vec3 n, vec3 centre, float radius) {
+    vec3 q = centre - p;
+    float l2 = dot(q, q);
+    return max(dot(n, q), 0.0) * inversesqrt(l2) * radius * radius / l2;
+}
