@@ -119,6 +119,7 @@ def extract(
 class Preset(str, Enum):
     compact = "compact"
     paper = "paper"
+    tiny = "tiny"
 
 
 class Optimizer(str, Enum):
@@ -132,7 +133,7 @@ def train(
     data_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Run folder: checkpoints, log, model card. Rerun to resume.")],
     model: Annotated[str, typer.Option("--model", "-m", help="Variant to train: ae, ae_shared or ae_skip.")] = "ae_shared",
-    preset: Annotated[Preset, typer.Option(help="compact: the bundled models' size; paper: the paper's configuration.")] = Preset.compact,
+    preset: Annotated[Preset, typer.Option(help="compact: the bundled models' size; paper: the paper's configuration; tiny: a smoke test.")] = Preset.compact,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs [default: from the preset].")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Batch size [default: from the preset].")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Learning rate [default: from the preset].")] = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 
 
@@ -28,5 +29,6 @@ def last_lines(stderr: bytes | str, n: int = 3) -> str:
     """ffmpeg's last few meaningful stderr lines, joined for a one-line error message."""
     if isinstance(stderr, bytes):
         stderr = stderr.decode("utf-8", "replace")
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    # drop the "[component @ 0x55d7...] " prefixes: addresses mean nothing to a user
+    lines = [re.sub(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*", "", ln.strip()) for ln in stderr.splitlines() if ln.strip()]
     return " | ".join(lines[-n:])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import decode
+from .audio import check_readable, decode
 from .config import EncoderConfig, RenderConfig, VideoConfig
 from .mapping.order import apply_order, fixed_order
 from .mapping.timeline import frame_count, frame_values
@@ -48,6 +48,7 @@ def extract_features(audio: str | os.PathLike, model: str = "ae_shared", device:
     """Per-segment features of a whole track (one batched pass): an `extract.features.Features`."""
     from .extract.registry import load_model
 
+    check_readable(audio)  # a missing file is reported before seconds go into loading a model
     extractor = load_model(model, device)
     samples = decode(audio, extractor.sample_rate, progress=progress).samples
     return extractor.features(samples, progress=progress)
@@ -91,12 +92,25 @@ def render_file(
 ) -> RenderResult:
     """Render a music video of `audio` to `output` (default: ./<name>.mp4)."""
     from .extract.registry import load_model
+    from .render.context import create_context
     from .render.video import render_video
     from .scenes.registry import load_scene
 
     t0 = time.perf_counter()
+    check_readable(audio)
     output = Path(output) if output is not None else default_output(audio)
     scene = load_scene(config.scene)
+    ctx = create_context()  # first: a machine without EGL should hear so before any work is done
+    try:
+        return _render(audio, output, config, progress, scene, ctx, t0)
+    finally:
+        ctx.release()
+
+
+def _render(audio, output: Path, config: RenderConfig, progress: bool, scene, ctx, t0: float) -> RenderResult:
+    from .extract.registry import load_model
+    from .render.video import render_video
+
     extractor = load_model(config.model, config.device)
     t_load = time.perf_counter()
     track = decode(audio, extractor.sample_rate, progress=progress)
@@ -110,7 +124,7 @@ def render_file(
         config.timeline.interpolate, config.timeline.smoothing,
     )
     t_map = time.perf_counter()
-    loop = render_video(scene, per_frame, output, config.video, config.encoder, audio, config.seed, progress)
+    loop = render_video(scene, per_frame, output, config.video, config.encoder, audio, config.seed, progress, ctx)
     wall = time.perf_counter() - t0
     fps = config.video.fps
     return RenderResult(

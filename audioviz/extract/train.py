@@ -30,12 +30,16 @@ from .features import normalise, resolve_device
 from .frontend import FrontendConfig
 from .models import COMPACT, PAPER, VARIANTS, AEConfig, ConvAutoencoder
 
+# A smoke-test size: trains in seconds, for checking a pipeline end to end (and for the tests).
+TINY = AEConfig(num_init_filters=4, num_pools=2, num_fc=2, fc_scale_down=32, code_norm=True)
+
 PRESETS = {
     # the paper's tuned setting (about 80-160 MB of weights)
     "paper": dict(ae=PAPER, optimizer="sgd", lr=2.5e-4, momentum=0.95, batch_size=64, epochs=40, bypass_dropout=0.0),
     # the bundled models: the same architecture, narrower, trained with Adam to converge on a
     # CPU, with half the batches forced through the code (see ConvAutoencoder.forward)
     "compact": dict(ae=COMPACT, optimizer="adam", lr=1e-3, momentum=0.9, batch_size=64, epochs=20, bypass_dropout=0.5),
+    "tiny": dict(ae=TINY, optimizer="adam", lr=1e-3, momentum=0.9, batch_size=16, epochs=2, bypass_dropout=0.5),
 }
 
 
@@ -77,9 +81,9 @@ class TrainConfig:
     def ae_config(self) -> AEConfig:
         return replace(PRESETS[self.preset]["ae"], variant=self.model)
 
-    def same_run(self, other: "TrainConfig") -> bool:
-        """Everything but the epoch count must match to continue a run."""
-        return replace(self, epochs=0, device="") == replace(other, epochs=0, device="")
+    def differences(self, other: "TrainConfig") -> list[str]:
+        """Settings that differ; a run continues with more epochs or on another device only."""
+        return [k for k, v in asdict(self).items() if k not in ("epochs", "device") and getattr(other, k) != v]
 
 
 def _norm_stats(corpus: Corpus, rng: np.random.Generator, n: int = 2000) -> dict:
@@ -105,8 +109,8 @@ class Trainer:
         cfg_path = self.run_dir / "config.json"
         if cfg_path.exists():
             old = TrainConfig(**json.loads(cfg_path.read_text())["train"])
-            if not old.same_run(self.config):
-                diff = [k for k in asdict(old) if k not in ("epochs", "device") and getattr(old, k) != getattr(self.config, k)]
+            diff = old.differences(self.config)
+            if diff:
                 raise TrainingError(
                     f"{self.run_dir} holds a run with other settings ({', '.join(diff)}); "
                     "use a new output folder or the same options"

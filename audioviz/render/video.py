@@ -38,11 +38,13 @@ def render_video(
     audio: str | os.PathLike | None = None,
     seed: int = 0,
     progress: bool = False,
+    ctx=None,
 ) -> FrameTimings:
     """Render one frame per row of `values` (F, 10) and write them, with `audio`, to `output`.
 
     The MP4 appears at `output` only when complete: it is written beside it under a temporary
-    name and renamed at the end, so an error or Ctrl-C never leaves half a file there.
+    name and renamed at the end, so an error or Ctrl-C never leaves half a file there. `ctx`
+    reuses a GL context (made with `create_context`); by default one is made and released.
     """
     from tqdm import tqdm
 
@@ -51,8 +53,10 @@ def render_video(
     n_frames = len(values)
     spf = video.fps.denominator / video.fps.numerator
     t0 = time.perf_counter()
-    ctx = create_context()
+    own_ctx = ctx is None
+    ctx = create_context() if own_ctx else ctx
     tmp = temporary_path(output)
+    fbo = None
     try:
         fbo = ctx.framebuffer([ctx.renderbuffer(video.size, 4)], ctx.depth_renderbuffer(video.size))
         fbo.use()
@@ -81,5 +85,8 @@ def render_video(
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)
-        ctx.release()
+        if own_ctx:
+            ctx.release()
+        elif fbo is not None:
+            fbo.release()
     return FrameTimings(t_setup, t_draw, t_read, t_wait, t_finish)

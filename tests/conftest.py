@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from media import music_like, write_audio  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def song(tmp_path_factory) -> Path:
+    """Four seconds of music-like stereo audio as mp3."""
+    return write_audio(tmp_path_factory.mktemp("audio") / "song.mp3", music_like(4.0))
+
+
+def make_tiny_checkpoint(path: Path, variant: str = "ae_shared", seed: int = 0) -> Path:
+    """A small random autoencoder with real input statistics and a fitted mapping, as a
+    checkpoint file: what a user's own trained model looks like to `--model path.pt`."""
+    import torch
+
+    from audioviz.extract import checkpoint
+    from audioviz.extract.features import normalise
+    from audioviz.extract.frontend import FrontendConfig, MFCCFrontend
+    from audioviz.extract.train import PRESETS
+    from audioviz.mapping.fitted import FittedMapping
+    from dataclasses import replace
+
+    torch.manual_seed(seed)
+    from audioviz.extract.models import ConvAutoencoder
+
+    cfg = replace(PRESETS["tiny"]["ae"], variant=variant)
+    net = ConvAutoencoder(cfg).eval()
+    seg = MFCCFrontend().segments(music_like(12.0, seed)[:, 0])
+    flat = seg.mfcc[:, 0].permute(1, 0, 2).reshape(64, -1)
+    norm = {"kind": "minmax", "lo": flat.min(dim=1).values, "hi": flat.max(dim=1).values + 1e-3}
+    with torch.no_grad():
+        net.train()  # let batch norm see the data once
+        net.encode(normalise(seg.mfcc, norm))
+        net.eval()
+        feats = net.encode(normalise(seg.mfcc, norm)).numpy()
+    mapping = FittedMapping.fit(feats, fitted_on="tests")
+    ckpt = checkpoint.pack(name=f"tiny-{variant}", arch="autoencoder", config=cfg.to_dict(), state_dict=net.state_dict(),
+                           frontend=FrontendConfig().to_dict(), norm=norm, mapping=mapping.to_dict(), meta={})
+    return checkpoint.save(ckpt, path)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("models") / "tiny.pt")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)

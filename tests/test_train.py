@@ -1,0 +1,110 @@
+"""Training on a folder of audio: splits, checkpoints, resuming, and a model that renders."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from media import music_like, write_audio
+from typer.testing import CliRunner
+
+from audioviz.cli import app
+from audioviz.errors import TrainingError
+from audioviz.extract.corpus import find_audio, validation_tracks
+from audioviz.extract.registry import load_model
+from audioviz.extract.train import TrainConfig, Trainer
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    for i, genre in enumerate(["a", "a", "b", "b", "c"]):
+        (root / genre).mkdir(exist_ok=True)
+        write_audio(root / genre / f"t{i}.ogg", music_like(4.0 + i, seed=i), extra=("-c:a", "libvorbis"))
+    (root / "b" / "broken.mp3").write_bytes(b"not audio at all" * 100)
+    (root / "notes.txt").write_text("not audio")
+    return root
+
+
+def log_rows(run):
+    with open(run / "log.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_find_audio_is_recursive_and_sorted(corpus):
+    names = [p.relative_to(corpus).as_posix() for p in find_audio(corpus)]
+    assert names == ["a/t0.ogg", "a/t1.ogg", "b/broken.mp3", "b/t2.ogg", "b/t3.ogg", "c/t4.ogg"]
+
+
+def test_split_by_track_is_stable_and_never_empty():
+    tracks = [f"x/{i}.mp3" for i in range(200)]
+    val = validation_tracks(tracks, 0.1, seed=0)
+    assert 10 <= len(val) <= 30 and val == validation_tracks(list(reversed(tracks)), 0.1, seed=0)
+    assert validation_tracks(tracks[:100], 0.1, 0) == {t for t in val if t in tracks[:100]}
+    assert len(validation_tracks(["a", "b"], 0.01, 0)) == 1
+
+
+def test_train_resume_and_render_with_the_result(tmp_path, corpus, song):
+    run = tmp_path / "run"
+    r = CliRunner().invoke(app, ["train", str(corpus), "-o", str(run), "--preset", "tiny", "--epochs", "1",
+                                 "--model", "ae_skip", "--quiet", "--json"])
+    assert r.exit_code == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["failed_tracks"] == ["b/broken.mp3: " + summary["failed_tracks"][0].split(": ", 1)[1]]
+    assert summary["tracks"] == 5 and summary["val_segments"] > 0
+    assert [row["epoch"] for row in log_rows(run)] == ["1"]
+    first = (run / "best.pt").read_bytes()
+
+    # the same command with more epochs continues instead of starting over
+    r = CliRunner().invoke(app, ["train", str(corpus), "-o", str(run), "--preset", "tiny", "--epochs", "3",
+                                 "--model", "ae_skip", "--quiet"])
+    assert r.exit_code == 0, r.stderr
+    assert [row["epoch"] for row in log_rows(run)] == ["1", "2", "3"]
+    assert (run / "best.pt").read_bytes() != first
+    card = (run / "model.md").read_text()
+    assert "ae_skip" in card and "audioviz train" in card and "| 3 |" in card
+
+    # what training wrote is a model like the bundled ones: it loads and extracts features
+    model = load_model(run, device="cpu")
+    assert model.mapping is not None and model.feature_size == 10
+    from audioviz.audio import decode
+
+    feats = model.features(decode(song).samples).values
+    assert feats.shape == (5, 10) and np.isfinite(feats).all()
+
+
+def test_other_settings_in_the_same_folder_are_refused(tmp_path, corpus):
+    run = tmp_path / "run"
+    Trainer(corpus, run, TrainConfig.from_preset("tiny", epochs=1), progress=False).run()
+    with pytest.raises(TrainingError, match="holds a run with other settings \\(lr\\)"):
+        Trainer(corpus, run, TrainConfig.from_preset("tiny", epochs=1, lr=0.5), progress=False).run()
+
+
+def test_an_interrupted_epoch_resumes_where_it_stopped(tmp_path, corpus, monkeypatch):
+    run = tmp_path / "run"
+    config = TrainConfig.from_preset("tiny", epochs=1, batch_size=4)
+    calls = {"n": 0}
+    import torch
+
+    real_step = torch.optim.Adam.step
+
+    def interrupt_after_3(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real_step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", interrupt_after_3)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(corpus, run, config, progress=False).run()
+    state = torch.load(run / "last.pt", weights_only=True)["state"]
+    assert (state["epoch"], state["step"]) == (0, 3)
+    monkeypatch.setattr(torch.optim.Adam, "step", real_step)
+    summary = Trainer(corpus, run, config, progress=False).run()
+    assert summary["best_epoch"] == 1 and len(log_rows(run)) == 1
+
+
+def test_no_audio_is_a_clear_error(tmp_path):
+    (tmp_path / "readme.txt").write_text("hi")
+    with pytest.raises(TrainingError, match="no audio files found"):
+        Trainer(tmp_path, tmp_path / "run", TrainConfig.from_preset("tiny"), progress=False).run()
