@@ -50,20 +50,3 @@ mat4 perspective(float fovy, float aspect, float near, float far) {
                 vec4(0.0, 0.0, (far + near) / (near - far), -1.0),
                 vec4(0.0, 0.0, 2.0 * far * near / (near - far), 0.0));
 }
-
-// Light from a direction (unit `light`, a disc of half-angle ~atan(light_tan)) reaching point p
-// past one sphere: 1 in the open, 0 in its umbra, with a penumbra that widens with distance.
-float sphere_shadow(vec3 p, vec3 light, vec3 centre, float radius, float light_tan) {
-    vec3 q = centre - p;
-    float t = dot(q, light);
-    if (t <= 0.0) return 1.0;
-    float miss = length(q - t * light) - radius;
-    return smoothstep(-1.0, 1.0, miss / (light_tan * t));
-}
-
-// Fraction of the sky a sphere hides from a surface point with normal n (cosine-weighted).
-float sphere_occlusion(vec3 p, vec3 n, vec3 centre, float radius) {
-    vec3 q = centre - p;
-    float l2 = dot(q, q);
-    return max(dot(n, q), 0.0) * inversesqrt(l2) * radius * radius / l2;
-}

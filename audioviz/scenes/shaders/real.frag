@@ -1,89 +1,69 @@
-// VIZ-REAL: the sky, and each sphere ray-traced exactly inside its quad (see real.vert).
-uniform vec3 u_eye;
-uniform vec3 u_right;
-uniform vec3 u_up;
-uniform vec3 u_forward;
-uniform vec2 u_tan;
-uniform float u_px;
-uniform vec3 u_dirs[26];
-uniform vec3 u_light;  // unit vector towards the light
-
-// Per sphere, the few spheres that can shadow or crowd it, -1 where its list ends: chosen once
-// on the CPU, so a pixel never loops over all 26.
-const int NEIGHBOURS = 8;
-uniform int u_neighbours[26 * NEIGHBOURS];
-
-flat in int v_sphere;
-flat in vec3 v_centre;
+// One sphere, ray-traced inside its quad (see real.vert), in coordinates centred on it.
+in vec3 v_ray;
+flat in vec3 v_eye;
 flat in float v_radius;
-flat in float v_distance;
+flat in float v_px;
+flat in vec3 v_light;
+flat in vec3 v_albedo;
+flat in vec4 v_occluders[NEIGHBOURS];
+flat in vec3 v_crowd;
+flat in vec3 v_ambient[6];
 
 out vec4 frag;
 
-const vec3 SUN = vec3(1.0, 0.86, 0.70);
-const float LIGHT_TAN = 0.12;  // a broad light: soft penumbrae
+const float LIGHT_TAN = 0.12;  // a broad light: soft penumbrae (real.py's PENUMBRA)
 
-// Colour parameters move within a range that stays pleasant at both ends (sRGB).
-vec3 param_colour(int i, vec3 lo, vec3 hi) {
-    return srgb_to_linear(mix(lo, hi, vec3(u_params[i], u_params[i + 1], u_params[i + 2])));
-}
-
-// Hazy horizon, deeper zenith, darker nadir, and slow broad swells fixed in the world so the
-// camera's revolution shows.
-vec3 sky_dome(vec3 dir, vec3 base) {
-    float y = dir.y;
-    vec3 horizon = base * 1.25 + 0.012;
-    vec3 c = y > 0.0 ? mix(horizon, base * 0.55, sqrt(y)) : mix(horizon, base * 0.3, sqrt(-y));
-    float swell = sin(dot(dir, vec3(2.3, 0.9, 1.4)) + 0.7) * sin(dot(dir, vec3(-1.1, 1.9, 2.6)) + 2.1);
-    return c * (1.0 + 0.35 * swell);
-}
-
-// Wide glow, halo and a soft disc towards the light.
-vec3 sun_glow(vec3 dir) {
-    float x = dot(dir, u_light) - 1.0;
-    return SUN * (0.12 * exp(4.0 * x) + 0.5 * exp(40.0 * x) + 5.0 * exp(3000.0 * x));
+// The sky around direction d, blurred: an ambient cube.
+vec3 ambient(vec3 d) {
+    vec3 w = d * d;
+    return w.x * (d.x > 0.0 ? v_ambient[0] : v_ambient[1])
+         + w.y * (d.y > 0.0 ? v_ambient[2] : v_ambient[3])
+         + w.z * (d.z > 0.0 ? v_ambient[4] : v_ambient[5]);
 }
 
 void main() {
-    vec2 ndc = gl_FragCoord.xy / u_resolution * 2.0 - 1.0;
-    vec3 rd = normalize(u_forward + ndc.x * u_tan.x * u_right + ndc.y * u_tan.y * u_up);
-    vec3 sky = param_colour(3, vec3(0.10, 0.12, 0.17), vec3(0.80, 0.80, 0.78));
-    if (v_sphere < 0) {
-        frag = finish(sky_dome(rd, sky) + sun_glow(rd), gl_FragCoord.xy);
-        return;
-    }
-
-    vec3 oc = u_eye - v_centre;
-    float b = dot(oc, rd);
-    vec3 closest = oc - b * rd;  // from the centre to the ray's nearest point
+    vec3 rd = normalize(v_ray);
+    float b = dot(v_eye, rd);
+    vec3 closest = v_eye - b * rd;  // from the centre to the ray's nearest point
     float miss = length(closest);
+    float r = v_radius;
     // coverage from how many pixels outside the silhouette the ray passes
-    float cover = clamp(0.5 - (miss - v_radius) / (u_px * -b), 0.0, 1.0);
+    float cover = clamp(0.5 - (miss - r) / (v_px * -b), 0.0, 1.0);
     if (cover <= 0.0) discard;
-    float h2 = v_radius * v_radius - miss * miss;
-    // just outside the silhouette, shade the silhouette itself so the fade stays continuous
-    vec3 n = h2 > 0.0 ? (oc - (b + sqrt(h2)) * rd) / v_radius : closest / miss;
-    vec3 p = v_centre + n * v_radius;
+    // the hit point's normal; just outside the silhouette, the silhouette's, so the fade is smooth
+    vec3 n = (closest - sqrt(max(r * r - miss * miss, 0.0)) * rd) / max(miss, r);
 
+    // Soft shadows and ambient occlusion from the neighbours, analytic per sphere. From the
+    // surface point p = n * r, an occluder at o lies t along the light and sqrt(l2 - t^2) off it.
+    float ndl = dot(n, v_light);
     float light = 1.0;
-    float occlusion = 0.0;
+    float occlusion = max(dot(n, v_crowd), 0.0);
     for (int k = 0; k < NEIGHBOURS; k++) {
-        int j = u_neighbours[v_sphere * NEIGHBOURS + k];
-        if (j < 0) break;
-        vec3 c = u_dirs[j] * v_distance;
-        light = min(light, sphere_shadow(p, u_light, c, v_radius, LIGHT_TAN));
-        occlusion += sphere_occlusion(p, n, c, v_radius);
+        vec3 o = v_occluders[k].xyz;
+        float dno = dot(n, o);
+        float l2 = dot(o, o) - 2.0 * r * dno + r * r;
+        occlusion += max(dno - r, 0.0) * inversesqrt(l2) / l2;  // cosine-weighted solid angle / r^2
+        float t = v_occluders[k].w - r * ndl;
+        float gap = sqrt(max(l2 - t * t, 0.0)) - r;  // between the light's ray and the occluder
+        light = min(light, t > 0.0 ? smoothstep(-1.0, 1.0, gap / (LIGHT_TAN * t)) : 1.0);
     }
-    float ao = 1.0 / (1.0 + 1.5 * occlusion);
+    float ao = 1.0 / (1.0 + 1.5 * r * r * occlusion);
 
-    vec3 albedo = param_colour(0, vec3(0.07, 0.07, 0.08), vec3(0.92, 0.90, 0.87));
     vec3 v = -rd;
-    float diffuse = max(dot(n, u_light), 0.0) * light;
-    float spec = pow(max(dot(n, normalize(u_light + v)), 0.0), 80.0) * 6.0 * light;
-    float fresnel = 0.04 + 0.96 * pow(1.0 - max(dot(n, v), 0.0), 5.0);
-    vec3 r = reflect(rd, n);
-    vec3 c = albedo * (SUN * 2.0 * diffuse + sky_dome(n, sky) * ao)
-           + SUN * spec * fresnel * 4.0
-           + fresnel * (sky_dome(r, sky) * ao + sun_glow(r) * light);
+    // wrapped a little past the terminator: a soft studio light rather than a hard sun
+    float diffuse = max(ndl + 0.25, 0.0) / 1.25 * light;
+    float spec = max(dot(n, normalize(v_light + v)), 0.0);
+    spec *= spec; spec *= spec; spec *= spec; spec *= spec; spec *= spec; spec *= spec;  // ^64
+    float grazing = 1.0 - max(dot(n, v), 0.0);
+    // Schlick's fresnel, capped as for a slightly rough surface: the silhouette reflects the sky,
+    // which a neighbour behind it would hide, so a full-strength rim would read as an outline
+    float fresnel = 0.04 + 0.41 * grazing * grazing * grazing * grazing * grazing;
+    // the reflected light's glow: bright rims when the spheres stand against the light
+    vec3 mirror = reflect(rd, n);
+    float glow = max(dot(mirror, v_light), 0.0);
+    glow *= glow; glow *= glow; glow *= glow;  // ^8
+    vec3 c = v_albedo * (SUN * diffuse + ambient(n) * ao)
+           + SUN * 2.0 * spec * light
+           + fresnel * (ambient(mirror) * ao + SUN * 1.5 * glow * light);
     frag = finish(c, gl_FragCoord.xy) * cover;  // premultiplied alpha
 }
