@@ -53,17 +53,22 @@ class BarScene(Scene):
                                   names=("bar_floor.vert", "bar_floor.frag"))
         self.shadow = self.program(ctx, shader_source("bar_shadow.vert"), shader_source("bar_shadow.frag"),
                                    names=("bar_shadow.vert", "bar_shadow.frag"))
-        self.bars = self.program(ctx, shader_source("bar.vert"), shader_source("bar.frag"),
-                                 names=("bar.vert", "bar.frag"))
+        names = ("bar.vert", "bar.frag")
+        vert, frag = shader_source("bar.vert"), shader_source("bar.frag")
+        self.bars = self.program(ctx, vert, frag, names=names)
+        self.mirror = self.program(ctx, "#define MIRROR\n" + vert, "#define MIRROR\n" + frag, names=names)
         self.floor_vao = self.screen_grid(ctx, self.floor, 24, 14)
         quad = np.array([[-1, -1], [1, -1], [1, 1], [-1, -1], [1, 1], [-1, 1]], dtype="f4")
         self.shadow_vao = ctx.vertex_array(self.shadow, [(ctx.buffer(quad.tobytes()), "2f", "in_corner")])
-        self.box = ctx.vertex_array(
-            self.bars, [(ctx.buffer(box_vertices().tobytes()), "3f 2f 3f 3f 3f", "in_pos", "in_uv", "in_normal", "in_tu", "in_tv")]
-        )
-        self.uniforms = [Uniforms(p, size) for p in (self.floor, self.shadow, self.bars)]
+        box = ctx.buffer(box_vertices().tobytes())
+        self.bar_vaos = [
+            ctx.vertex_array(p, [(box, "3f 2f 3f 3f 3f", "in_pos", "in_uv", "in_normal", "in_tu", "in_tv")])
+            for p in (self.mirror, self.bars)
+        ]
+        self.uniforms = [Uniforms(p, size) for p in (self.floor, self.shadow, self.mirror, self.bars)]
         self.floor["u_tan"].value = self.tan
-        self.bars["u_px_world"].value = 2 * math.tan(self.fovy / 2) / h
+        for p in (self.mirror, self.bars):
+            p["u_px_world"].value = 2 * math.tan(self.fovy / 2) / h
 
     def _camera(self, t: float):
         # a slow sway keeps the picture alive without distracting from the bars
@@ -89,13 +94,14 @@ class BarScene(Scene):
         self.floor_vao.render()
 
         ctx.enable(moderngl.BLEND | moderngl.CULL_FACE)
-        self.bars["u_view_proj"].write(view_proj)
-        self.bars["u_eye"].value = tuple(eye)
+        for p in (self.mirror, self.bars):
+            p["u_view_proj"].write(view_proj)
+            p["u_eye"].value = tuple(eye)
+        mirror_vao, bars_vao = self.bar_vaos
         # the reflection (mirrored, so its winding flips), then shadows multiplied over both
         ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
         ctx.front_face = "cw"
-        self.bars["u_mirror"].value = -1.0
-        self.box.render(instances=10)
+        mirror_vao.render(instances=10)
         ctx.front_face = "ccw"
         ctx.disable(moderngl.CULL_FACE)
         ctx.blend_func = moderngl.DST_COLOR, moderngl.ZERO
@@ -104,5 +110,4 @@ class BarScene(Scene):
 
         ctx.enable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
         ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
-        self.bars["u_mirror"].value = 1.0
-        self.box.render(instances=10)
+        bars_vao.render(instances=10)
