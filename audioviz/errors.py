@@ -33,6 +33,10 @@ class GLUnavailableError(AudiovizError):
     """No headless OpenGL 3.3 context could be created."""
 
 
+class OutputError(AudiovizError):
+    """The output cannot be written where it was asked for."""
+
+
 class EncoderError(AudiovizError):
     """ffmpeg failed while writing the video; the message carries ffmpeg's own last lines."""
 

@@ -22,6 +22,7 @@ def write_features(path: str | os.PathLike, feats, model: str) -> Path:
     values = np.asarray(feats.values, dtype=np.float32)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".npy":
             with open(tmp, "wb") as f:
                 np.save(f, values)

@@ -116,3 +116,14 @@ def test_missing_egl_names_the_packages(tmp_path, monkeypatch, song, tiny_model)
     assert r.exit_code == 1
     assert r.stderr.startswith("error: headless OpenGL") and "sudo apt install libegl1 libgl1-mesa-dri" in r.stderr
     assert r.stderr.count("\n") == 1 and not (tmp_path / "x.mp4").exists()
+
+
+def test_output_folders_are_made_and_unwritable_ones_explained(tmp_path, song, tiny_model):
+    out = tmp_path / "new" / "folder" / "x.mp4"
+    r = run("render", song, "--model", tiny_model, "-o", out, *FAST)
+    assert r.exit_code == 0, r.stderr
+    assert out.is_file()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    r = run("render", song, "--model", tiny_model, "-o", blocker / "x.mp4", *FAST)
+    assert r.exit_code == 1 and "x.mp4: cannot write there" in r.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import ffmpeg
 from ..config import EncoderConfig, VideoConfig
-from ..errors import EncoderError
+from ..errors import EncoderError, OutputError
 
 _STOP = object()
 
@@ -158,7 +158,12 @@ class Encoder:
 
 
 def temporary_path(target: Path) -> Path:
-    """A hidden file beside the target, so the final rename stays on one filesystem."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp.mp4", dir=target.parent)
+    """A hidden file beside the target (its folder made if missing), so the final rename stays
+    on one filesystem."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp.mp4", dir=target.parent)
+    except OSError as e:
+        raise OutputError(f"{target}: cannot write there ({e.strerror})") from None
     os.close(fd)
     return Path(name)
