@@ -102,31 +102,23 @@ def render_file(
     scene = load_scene(config.scene)
     ctx = create_context()  # first: a machine without EGL should hear so before any work is done
     try:
-        return _render(audio, output, config, progress, scene, ctx, t0)
+        extractor = load_model(config.model, config.device)
+        t_load = time.perf_counter()
+        track = decode(audio, extractor.sample_rate, progress=progress)
+        t_decode = time.perf_counter()
+        feats = extractor.features(track.samples, progress=progress)
+        t_extract = time.perf_counter()
+        params = map_features(feats.values, extractor.mapping, type(scene))
+        fps = config.video.fps
+        n_frames = frame_count(track.duration, fps)
+        per_frame = frame_values(
+            params, feats.centres, feats.starts, n_frames, fps, config.timeline.interpolate, config.timeline.smoothing
+        )
+        t_map = time.perf_counter()
+        loop = render_video(scene, per_frame, output, config.video, config.encoder, audio, config.seed, progress, ctx)
     finally:
         ctx.release()
-
-
-def _render(audio, output: Path, config: RenderConfig, progress: bool, scene, ctx, t0: float) -> RenderResult:
-    from .extract.registry import load_model
-    from .render.video import render_video
-
-    extractor = load_model(config.model, config.device)
-    t_load = time.perf_counter()
-    track = decode(audio, extractor.sample_rate, progress=progress)
-    t_decode = time.perf_counter()
-    feats = extractor.features(track.samples, progress=progress)
-    t_extract = time.perf_counter()
-    params = map_features(feats.values, extractor.mapping, type(scene))
-    n_frames = frame_count(track.duration, config.video.fps)
-    per_frame = frame_values(
-        params, feats.centres, feats.starts, n_frames, config.video.fps,
-        config.timeline.interpolate, config.timeline.smoothing,
-    )
-    t_map = time.perf_counter()
-    loop = render_video(scene, per_frame, output, config.video, config.encoder, audio, config.seed, progress, ctx)
     wall = time.perf_counter() - t0
-    fps = config.video.fps
     return RenderResult(
         output=str(output),
         audio_seconds=round(track.duration, 4),
