@@ -6,6 +6,7 @@ Writes audioviz/extract/weights/NAME-<sha256[:8]>.pt (replacing an older file of
 and NAME.md: the run's model card under a header that says where the data came from.
 """
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -27,7 +28,9 @@ def main(run: Path, name: str, provenance: str) -> None:
         old.unlink()
     target = weights / f"{name}-{checkpoint.sha256(best)[:8]}.pt"
     shutil.copyfile(best, target)
-    card = (run / "model.md").read_text()
+    # the card's command names this machine's folders; say them the way the Data section does
+    data_dir = json.loads((run / "config.json").read_text())["data_dir"]
+    card = (run / "model.md").read_text().replace(data_dir, "DEST").replace(str(run), f"runs/{name}")
     (weights / f"{name}.md").write_text(f"{card.rstrip()}\n\n## Data\n{provenance}\n")
     print(f"{target} ({target.stat().st_size / 1e6:.2f} MB)")
 
