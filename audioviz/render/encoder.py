@@ -27,24 +27,20 @@ def ffmpeg_command(
     enc: EncoderConfig,
     n_frames: int,
     audio: Path | None,
-    pix_fmt: str = "rgba",
-    vflip: bool = True,
 ) -> list[str]:
+    """ffmpeg reading `n_frames` raw RGBA frames (GL's bottom-up rows) from stdin."""
     w, h = video.size
     fps = f"{video.fps.numerator}/{video.fps.denominator}"
     seconds = n_frames * video.fps.denominator / video.fps.numerator
     cmd = [ffmpeg.executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-           "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{w}x{h}", "-framerate", fps, "-i", "pipe:0"]
+           "-f", "rawvideo", "-pix_fmt", "rgba", "-s", f"{w}x{h}", "-framerate", fps, "-i", "pipe:0"]
     if audio is not None:
         cmd += ffmpeg.input_args(audio)
     # GL rows run bottom-up; vflip only changes strides. RGB -> YUV with the BT.709 matrix in
     # limited range, and frames tagged so (setparams), or players guess BT.601 and shift colours.
-    filters = (["vflip"] if vflip else []) + [
-        "scale=out_color_matrix=bt709:out_range=tv", "format=yuv420p",
-        "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv",
-    ]
-    cmd += ["-map", "0:v:0", "-vf", ",".join(filters), "-c:v", enc.codec, "-pix_fmt", "yuv420p",
-            "-frames:v", str(n_frames), "-fps_mode", "cfr", "-r", fps]
+    filters = ("vflip,scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+               "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv")
+    cmd += ["-map", "0:v:0", "-vf", filters, "-c:v", enc.codec, "-pix_fmt", "yuv420p", "-frames:v", str(n_frames)]
     if enc.codec == "libx264":
         cmd += ["-preset", enc.preset, "-crf", str(enc.crf)]
     if enc.threads:
