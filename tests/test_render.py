@@ -1,5 +1,6 @@
 """The frame loop and encoder: what lands on disk is a valid, exactly timed, well-tagged MP4."""
 
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -35,6 +36,9 @@ def test_contract_of_the_output(tmp_path, rng):
     assert abs(audio_seconds(out) - 2.0) <= 1 / 30
     boxes = top_level_boxes(out)
     assert boxes.index("moov") < boxes.index("mdat"), "not faststart"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # a normal file, not a private temp file
 
 
 @pytest.mark.parametrize("audio_len", [1.0, 3.5])

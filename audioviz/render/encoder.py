@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import secrets
 import subprocess
 import tempfile
 import threading
@@ -154,12 +155,12 @@ class Encoder:
 
 
 def temporary_path(target: Path) -> Path:
-    """A hidden file beside the target (its folder made if missing), so the final rename stays
-    on one filesystem."""
+    """A hidden name beside the target (its folder made if missing), so the final rename stays
+    on one filesystem. ffmpeg creates the file, so it gets the user's usual permissions."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp.mp4", dir=target.parent)
     except OSError as e:
         raise OutputError(f"{target}: cannot write there ({e.strerror})") from None
-    os.close(fd)
-    return Path(name)
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{target}: cannot write there (permission denied)")
+    return target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp.mp4")
