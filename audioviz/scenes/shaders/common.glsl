@@ -18,11 +18,6 @@ float hash12(vec2 p) {
     return fract((p3.x + p3.y) * p3.z);
 }
 
-vec3 hash33(vec3 p) {
-    p = fract(p * vec3(0.1031, 0.1030, 0.0973));
-    p += dot(p, p.yxz + 33.33);
-    return fract((p.xxy + p.yxx) * p.zyx);
-}
 
 // Smooth filmic curve: highlights roll off instead of clipping to flat white.
 vec3 tonemap(vec3 x) {
@@ -34,19 +29,4 @@ vec4 finish(vec3 linear_rgb, vec2 frag_coord) {
     vec3 c = linear_to_srgb(tonemap(linear_rgb));
     c += (hash12(frag_coord) - 0.5) / 255.0;
     return vec4(c, 1.0);
-}
-
-mat4 look_at(vec3 eye, vec3 target, vec3 up) {
-    vec3 f = normalize(target - eye);
-    vec3 s = normalize(cross(f, up));
-    vec3 u = cross(s, f);
-    return mat4(vec4(s.x, u.x, -f.x, 0.0), vec4(s.y, u.y, -f.y, 0.0), vec4(s.z, u.z, -f.z, 0.0),
-                vec4(-dot(s, eye), -dot(u, eye), dot(f, eye), 1.0));
-}
-
-mat4 perspective(float fovy, float aspect, float near, float far) {
-    float f = 1.0 / tan(fovy * 0.5);
-    return mat4(vec4(f / aspect, 0.0, 0.0, 0.0), vec4(0.0, f, 0.0, 0.0),
-                vec4(0.0, 0.0, (far + near) / (near - far), -1.0),
-                vec4(0.0, 0.0, 2.0 * far * near / (near - far), 0.0));
 }
