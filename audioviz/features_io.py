@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, OutputError
 
 FORMATS = (".npy", ".csv", ".json")
 
@@ -43,7 +43,7 @@ def write_features(path: str | os.PathLike, feats, model: str) -> Path:
             tmp.write_text(json.dumps(doc))
         os.replace(tmp, path)
     except OSError as e:
-        raise ConfigError(f"{path}: cannot write ({e.strerror})") from None
+        raise OutputError(f"{path}: cannot write there ({e.strerror})") from None
     finally:
         tmp.unlink(missing_ok=True)
     return path

@@ -71,7 +71,7 @@ class Corpus:
         seed: int,
         max_segments_per_track: int | None = None,
         progress: bool = False,
-    ) -> "Corpus":
+    ) -> Corpus:
         from tqdm import tqdm
 
         root, cache_dir = Path(root), Path(cache_dir)

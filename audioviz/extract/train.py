@@ -59,7 +59,7 @@ class TrainConfig:
     device: str = "auto"
 
     @classmethod
-    def from_preset(cls, preset: str = "compact", **overrides) -> "TrainConfig":
+    def from_preset(cls, preset: str = "compact", **overrides) -> TrainConfig:
         if preset not in PRESETS:
             raise TrainingError(f"preset {preset!r} is not one of: {', '.join(PRESETS)}")
         p = {k: v for k, v in PRESETS[preset].items() if k != "ae"}
@@ -81,7 +81,7 @@ class TrainConfig:
     def ae_config(self) -> AEConfig:
         return replace(PRESETS[self.preset]["ae"], variant=self.model)
 
-    def differences(self, other: "TrainConfig") -> list[str]:
+    def differences(self, other: TrainConfig) -> list[str]:
         """Settings that differ; a run continues with more epochs or on another device only."""
         return [k for k, v in asdict(self).items() if k not in ("epochs", "device") and getattr(other, k) != v]
 

@@ -26,7 +26,7 @@ class FittedMapping:
     meta: dict = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, features: np.ndarray, **meta) -> "FittedMapping":
+    def fit(cls, features: np.ndarray, **meta) -> FittedMapping:
         """Fit every scaler on (segments, D) features of a corpus."""
         features = np.asarray(features, dtype=np.float64)
         if features.ndim != 2 or len(features) < 2:
@@ -74,7 +74,7 @@ class FittedMapping:
         return {"arrays": {k: v.copy() for k, v in self.arrays.items()}, "meta": dict(self.meta)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FittedMapping":
+    def from_dict(cls, d: dict) -> FittedMapping:
         return cls({k: np.asarray(v, dtype=np.float64) for k, v in d["arrays"].items()}, dict(d["meta"]))
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -83,7 +83,7 @@ class FittedMapping:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "FittedMapping":
+    def load(cls, path: str | os.PathLike) -> FittedMapping:
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as z:

@@ -24,7 +24,7 @@ class Scaler:
     scale: np.ndarray  # standard deviation or range, never zero
 
     @classmethod
-    def fit(cls, x: np.ndarray, kind: str = "standard", scaling: str = "features") -> "Scaler":
+    def fit(cls, x: np.ndarray, kind: str = "standard", scaling: str = "features") -> Scaler:
         from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
         if kind not in KINDS:

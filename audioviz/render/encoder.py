@@ -7,6 +7,7 @@ goes to a file, so a dying encoder is explained by its own last lines.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import secrets
@@ -76,7 +77,7 @@ class Encoder:
         self.proc: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> "Encoder":
+    def __enter__(self) -> Encoder:
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
         self._thread = threading.Thread(target=self._write_loop, name="audioviz-encoder", daemon=True)
         self._thread.start()
@@ -127,10 +128,8 @@ class Encoder:
         """Flush the queue, close the pipe and wait for ffmpeg to write the file."""
         self._todo.put(_STOP)
         self._thread.join()
-        try:
+        with contextlib.suppress(OSError):  # ffmpeg may already have closed its end
             self.proc.stdin.close()
-        except OSError:
-            pass
         code = self.proc.wait()
         if self._error is not None or code != 0:
             raise self._failure("failed")
@@ -147,10 +146,8 @@ class Encoder:
                     self._todo.put_nowait(_STOP)
                     break
                 except queue.Full:
-                    try:
+                    with contextlib.suppress(queue.Empty):
                         self._todo.get_nowait()
-                    except queue.Empty:
-                        pass
             self._thread.join(timeout=2)
 
 

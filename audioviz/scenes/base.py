@@ -7,6 +7,7 @@ order of importance: which parameter shows the most dynamic component best.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -33,8 +34,9 @@ class Param:
     description: str
 
 
+@functools.cache
 def shader_source(name: str) -> str:
-    """Text of a built-in shader file under audioviz/scenes/shaders/."""
+    """Text of a built-in shader file under audioviz/scenes/shaders/ (read once per process)."""
     return resources.files("audioviz.scenes").joinpath("shaders", name).read_text()
 
 
