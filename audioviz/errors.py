@@ -43,3 +43,7 @@ class EncoderError(AudiovizError):
 
 class TrainingError(AudiovizError):
     """Training cannot start or continue (no usable audio, incompatible run folder, ...)."""
+
+
+class MissingDependencyError(AudiovizError):
+    """An optional extra that a command needs is not installed; the message says how to add it."""

@@ -52,6 +52,7 @@ class FeatureExtractor:
         mapping: FittedMapping | None,
         meta: dict,
         device: torch.device,
+        checksum: str = "",
     ):
         self.name = name
         self.net = net.to(device).eval()
@@ -60,6 +61,8 @@ class FeatureExtractor:
         self.mapping = mapping
         self.meta = meta
         self.device = device
+        # sha256 of the checkpoint file: names the exact weights a fitted mapping or cache belongs to
+        self.checksum = checksum
 
     @property
     def feature_size(self) -> int:

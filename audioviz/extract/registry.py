@@ -76,15 +76,14 @@ def load_model(name_or_path: str | os.PathLike, device: str = "auto") -> Feature
     from .features import resolve_device
 
     name, path, bundled = _resolve(name_or_path)
-    if bundled:
-        expected = path.stem.rsplit("-", 1)[1]
-        if not checkpoint.sha256(path).startswith(expected):
-            raise ModelError(f"{path}: checksum does not match its name; the file is corrupt or altered")
+    digest = checkpoint.sha256(path) if path.is_file() else ""
+    if bundled and not digest.startswith(path.stem.rsplit("-", 1)[1]):
+        raise ModelError(f"{path}: checksum does not match its name; the file is corrupt or altered")
     ckpt = checkpoint.load(path)
-    return from_checkpoint(ckpt, name, resolve_device(device))
+    return from_checkpoint(ckpt, name, resolve_device(device), digest)
 
 
-def from_checkpoint(ckpt: dict, name: str, device: torch.device) -> FeatureExtractor:
+def from_checkpoint(ckpt: dict, name: str, device: torch.device, checksum: str = "") -> FeatureExtractor:
     from ..mapping.fitted import FittedMapping
     from .features import FeatureExtractor
     from .frontend import FrontendConfig
@@ -100,4 +99,4 @@ def from_checkpoint(ckpt: dict, name: str, device: torch.device) -> FeatureExtra
         norm = dict(ckpt["norm"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise ModelError(f"model {name!r}: checkpoint does not describe a usable network ({e})") from None
-    return FeatureExtractor(name, net, frontend, norm, mapping, dict(ckpt.get("meta", {})), device)
+    return FeatureExtractor(name, net, frontend, norm, mapping, dict(ckpt.get("meta", {})), device, checksum)

@@ -1,13 +1,21 @@
 """What a mapping learns from a corpus's features, stored as plain arrays (never pickles).
 
-One fitted state serves every way of mapping, so a model ships a single file and the choice
-of scaler and scaling is made at render time.
+The paper's methods, each giving ten components (component 0 first) before scaling:
+- `raw` (I): the features themselves; only for a model with exactly ten.
+- `pca` (III): standardised features projected on their ten principal axes, ordered by variance.
+- `kmeans` (IV): the similarity, 1 / euclidean distance, of the standardised features to each
+  of ten K-Means centroids.
+- `kmeans-pca` (V): those similarities projected on their ten principal axes.
+Each method's output then goes through one of four fitted scalers (standard or minmax, per
+component or across all of them). One fitted state holds every method and scaler, so a model
+ships a single file and the choice is made at render time.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +25,24 @@ from ..errors import ConfigError, ModelError
 from .scaling import KINDS, SCALINGS, Scaler
 
 N_PARAMS = 10
-METHODS = ("raw",)
+METHODS = ("raw", "pca", "kmeans", "kmeans-pca")
+# PCA and K-Means see at most this many segments (a seeded sample); scalers see them all
+MAX_FIT_SEGMENTS = 100_000
+# keeps a segment that sits exactly on a centroid finite; distances of standardised features are ~1 or more
+SIMILARITY_EPS = 1e-6
+
+
+def similarity(z: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """(N, D) x (K, D) -> (N, K): 1 / euclidean distance to each centroid."""
+    d2 = (z * z).sum(1)[:, None] - 2.0 * z @ centroids.T + (centroids * centroids).sum(1)[None, :]
+    return 1.0 / (np.sqrt(np.maximum(d2, 0.0)) + SIMILARITY_EPS)
+
+
+def _pca(x: np.ndarray, seed: int):
+    from sklearn.decomposition import PCA
+
+    solver = "full" if x.shape[1] <= 512 else "randomized"
+    return PCA(n_components=N_PARAMS, svd_solver=solver, random_state=seed).fit(x)
 
 
 @dataclass(frozen=True)
@@ -26,26 +51,102 @@ class FittedMapping:
     meta: dict = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, features: np.ndarray, **meta) -> FittedMapping:
-        """Fit every scaler on (segments, D) features of a corpus."""
-        features = np.asarray(features, dtype=np.float64)
-        if features.ndim != 2 or len(features) < 2:
-            raise ValueError("fitting needs a (segments, features) array of at least 2 segments")
-        arrays = {}
-        if features.shape[1] == N_PARAMS:
+    def fit(cls, features: np.ndarray, seed: int = 0, **meta) -> FittedMapping:
+        """Fit every method and scaler on (segments, D) features of a corpus.
+
+        Deterministic: the same features and seed give identical arrays.
+        """
+        from sklearn.cluster import KMeans
+        from sklearn.exceptions import ConvergenceWarning
+
+        x = np.asarray(features, dtype=np.float64)
+        if x.ndim != 2 or len(x) < N_PARAMS:
+            raise ConfigError(
+                f"fitting a mapping needs at least {N_PARAMS} segments (about {N_PARAMS} s of audio), "
+                f"got {len(x) if x.ndim == 2 else 'an array of shape ' + str(x.shape)}"
+            )
+        if not np.isfinite(x).all():
+            raise ConfigError("features to fit on contain NaN or infinite values")
+        rng = np.random.default_rng(seed)
+        sample = x if len(x) <= MAX_FIT_SEGMENTS else x[np.sort(rng.choice(len(x), MAX_FIT_SEGMENTS, replace=False))]
+
+        mean, scale = x.mean(axis=0), x.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        arrays = {"input.mean": mean, "input.scale": scale}
+        z = (sample - mean) / scale
+        if x.shape[1] >= N_PARAMS:
+            pca = _pca(z, seed)
+            arrays |= {"pca.mean": pca.mean_, "pca.axes": pca.components_, "pca.variance_ratio": pca.explained_variance_ratio_}
+        with warnings.catch_warnings():  # fewer distinct segments than clusters: duplicates are fine
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            km = KMeans(n_clusters=N_PARAMS, n_init=10, random_state=seed).fit(z)
+        arrays["kmeans.centroids"] = km.cluster_centers_
+        sims = similarity(z, km.cluster_centers_)
+        pca_sim = _pca(sims, seed)
+        arrays |= {"kmeans-pca.mean": pca_sim.mean_, "kmeans-pca.axes": pca_sim.components_,
+                   "kmeans-pca.variance_ratio": pca_sim.explained_variance_ratio_}
+
+        mapping = cls(arrays, {"feature_size": int(x.shape[1]), "segments": int(len(x)), "seed": int(seed), **meta})
+        for method in mapping.methods:
+            comps = mapping.components(x, method)
             for kind in KINDS:
                 for scaling in SCALINGS:
-                    s = Scaler.fit(features, kind, scaling)
-                    arrays[f"raw.{kind}.{scaling}.offset"] = s.offset
-                    arrays[f"raw.{kind}.{scaling}.scale"] = s.scale
-        meta = {"feature_size": int(features.shape[1]), "segments": int(len(features)), **meta}
-        return cls(arrays, meta)
+                    s = Scaler.fit(comps, kind, scaling)
+                    arrays[f"{method}.{kind}.{scaling}.offset"] = s.offset
+                    arrays[f"{method}.{kind}.{scaling}.scale"] = s.scale
+        return mapping
 
     @property
     def feature_size(self) -> int:
         return int(self.meta["feature_size"])
 
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods this state can do (raw needs ten features, pca at least ten)."""
+        have = {
+            "raw": self.feature_size == N_PARAMS,
+            "pca": "pca.axes" in self.arrays,
+            "kmeans": "kmeans.centroids" in self.arrays,
+            "kmeans-pca": "kmeans-pca.axes" in self.arrays,
+        }
+        return tuple(m for m in METHODS if have[m])
+
+    def _check(self, features: np.ndarray, method: str) -> None:
+        if method not in METHODS:
+            raise ConfigError(f"mapping {method!r} is not one of: {', '.join(METHODS)}")
+        if features.ndim != 2 or features.shape[1] != self.feature_size:
+            raise ConfigError(
+                f"features have {features.shape[-1]} components but the mapping was fitted on {self.feature_size}"
+            )
+        if method not in self.methods:
+            if method == "raw":
+                raise ConfigError(
+                    f"raw mapping needs exactly {N_PARAMS} features, this model gives {self.feature_size}; "
+                    "use --mapping pca or kmeans"
+                )
+            if method == "pca" and self.feature_size < N_PARAMS:
+                raise ConfigError(f"pca needs at least {N_PARAMS} features, this model gives {self.feature_size}")
+            raise ConfigError(f"this fitted mapping has no {method!r} state; refit it with `audioviz fit`")
+
+    def components(self, features: np.ndarray, method: str = "raw") -> np.ndarray:
+        """(N, D) features -> (N, 10) float64 components of `method`, before scaling."""
+        x = np.asarray(features, dtype=np.float64)
+        self._check(x, method)
+        if method == "raw":
+            return x
+        z = (x - self.arrays["input.mean"]) / self.arrays["input.scale"]
+        if method == "pca":
+            return (z - self.arrays["pca.mean"]) @ self.arrays["pca.axes"].T
+        sims = similarity(z, self.arrays["kmeans.centroids"])
+        if method == "kmeans":
+            return sims
+        return (sims - self.arrays["kmeans-pca.mean"]) @ self.arrays["kmeans-pca.axes"].T
+
     def scaler(self, method: str, kind: str, scaling: str) -> Scaler:
+        if kind not in KINDS:
+            raise ConfigError(f"scaler {kind!r} is not one of: {', '.join(KINDS)}")
+        if scaling not in SCALINGS:
+            raise ConfigError(f"scaling {scaling!r} is not one of: {', '.join(SCALINGS)}")
         key = f"{method}.{kind}.{scaling}"
         try:
             return Scaler(kind, self.arrays[key + ".offset"], self.arrays[key + ".scale"])
@@ -55,19 +156,9 @@ class FittedMapping:
     def transform(
         self, features: np.ndarray, method: str = "raw", kind: str = "standard", scaling: str = "features"
     ) -> np.ndarray:
-        """(N, D) features -> (N, 10) components in [0, 1], in component order."""
-        if method not in METHODS:
-            raise ConfigError(f"mapping {method!r} is not one of: {', '.join(METHODS)}")
-        if features.shape[1] != self.feature_size:
-            raise ConfigError(
-                f"features have {features.shape[1]} components but the mapping was fitted on "
-                f"{self.feature_size}"
-            )
-        if method == "raw" and self.feature_size != N_PARAMS:
-            raise ConfigError(
-                f"raw mapping needs exactly {N_PARAMS} features, this model gives {self.feature_size}"
-            )
-        return self.scaler(method, kind, scaling).apply(features)
+        """(N, D) features -> (N, 10) float32 components in [0, 1], in component order."""
+        comps = self.components(features, method)
+        return self.scaler(method, kind, scaling).apply(comps)
 
     # plain-array persistence ------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -78,13 +169,32 @@ class FittedMapping:
         return cls({k: np.asarray(v, dtype=np.float64) for k, v in d["arrays"].items()}, dict(d["meta"]))
 
     def save(self, path: str | os.PathLike) -> Path:
-        path = Path(path).with_suffix(".npz")
-        np.savez(path, __meta__=np.array(json.dumps(self.meta, sort_keys=True)), **self.arrays)
-        return path
+        """Write `path`.npz (the arrays and meta) and `path`.json (the meta, for people)."""
+        path = Path(path)
+        if path.suffix in (".npz", ".json"):
+            path = path.with_suffix("")
+        npz, summary = path.with_name(path.name + ".npz"), path.with_name(path.name + ".json")
+        np.savez(npz, __meta__=np.array(json.dumps(self.meta, sort_keys=True)), **self.arrays)
+        summary.write_text(json.dumps(self.summary(), indent=1) + "\n")
+        return npz
+
+    def summary(self) -> dict:
+        out = {**self.meta, "methods": list(self.methods)}
+        for method in ("pca", "kmeans-pca"):
+            if f"{method}.variance_ratio" in self.arrays:
+                out[f"{method}_variance_ratio"] = [round(float(v), 5) for v in self.arrays[f"{method}.variance_ratio"]]
+        return out
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FittedMapping:
+        """Read a mapping saved by `save`; `path` may omit the .npz."""
         path = Path(path)
+        if not path.exists() and path.with_name(path.name + ".npz").exists():
+            path = path.with_name(path.name + ".npz")
+        if path.suffix == ".json" and path.with_suffix(".npz").exists():
+            path = path.with_suffix(".npz")
+        if not path.exists():
+            raise ConfigError(f"{path}: no such fitted mapping (make one with `audioviz fit`)")
         try:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(str(z["__meta__"]))
