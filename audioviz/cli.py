@@ -55,6 +55,48 @@ ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (see `a
 DeviceOpt = Annotated[Device, typer.Option(help="Where the network runs; auto picks a CUDA GPU when there is one.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object with the results on stdout.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed for everything random: the scene, --order random, K-Means.")]
+SceneOpt = Annotated[str, typer.Option("--scene", "-s", help="Scene name (see `audioviz scenes`).")]
+
+
+class Mapping(str, Enum):
+    auto = "auto"
+    raw = "raw"
+    pca = "pca"
+    kmeans = "kmeans"
+    kmeans_pca = "kmeans-pca"
+
+
+class Scaler(str, Enum):
+    standard = "standard"
+    minmax = "minmax"
+
+
+class Scaling(str, Enum):
+    auto = "auto"
+    features = "features"
+    across = "across"
+
+
+MappingOpt = Annotated[Mapping, typer.Option(
+    "--mapping", help="Features to parameters: raw (direct), pca, kmeans (similarity to 10 clusters) or "
+    "kmeans-pca; auto is raw for 10-feature models, pca otherwise.")]
+ScalerOpt = Annotated[Scaler, typer.Option(help="standard (mean 0.5, std 0.4, clipped) or minmax (fitted range to 0..1).")]
+ScalingOpt = Annotated[Scaling, typer.Option(
+    help="features: one scaler per component (most motion); across: one for all (keeps PCA's order of spreads); "
+    "auto: across for pca and kmeans-pca, features otherwise.")]
+OrderOpt = Annotated[str, typer.Option(
+    help="Which component drives which parameter: fixed (scene's importance order), random (from --seed), "
+    "or parameter names, comma-separated, for components 0, 1, ...")]
+FitOpt = Annotated[str, typer.Option(
+    "--fit", help="Statistics to map with: model (bundled with the model), track (this song alone), "
+    "or a file made by `audioviz fit`.")]
+
+
+def _mapping_config(mapping: Mapping, scaler: Scaler, scaling: Scaling, order: str, fit: str):
+    from .config import MappingConfig
+
+    return MappingConfig(method=mapping.value, scaler=scaler.value, scaling=scaling.value, order=order, fit=fit)
 
 
 @app.command()
@@ -63,12 +105,17 @@ def render(
     audio: AudioArg,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="MP4 to write (default: ./<song>.mp4).")] = None,
     model: ModelOpt = "ae_shared",
-    scene: Annotated[str, typer.Option("--scene", "-s", help="Scene name (see `audioviz scenes`).")] = "bar",
+    scene: SceneOpt = "bar",
+    mapping: MappingOpt = Mapping.auto,
+    scaler: ScalerOpt = Scaler.standard,
+    scaling: ScalingOpt = Scaling.auto,
+    order: OrderOpt = "fixed",
+    fit: FitOpt = "model",
     fps: Annotated[str, typer.Option(help="Frames per second, e.g. 30, 60 or 30000/1001.")] = "30",
     size: Annotated[str, typer.Option(help="Video size WIDTHxHEIGHT (even numbers).")] = "1280x720",
     smoothing: Annotated[float, typer.Option(help="Time constant of the moving average, in seconds (0: off).")] = 0.2,
     no_interpolate: Annotated[bool, typer.Option("--no-interpolate", help="Hold each segment's values instead of gliding between them.")] = False,
-    seed: Annotated[int, typer.Option(help="Seed for everything random in the scene.")] = 0,
+    seed: SeedOpt = 0,
     device: DeviceOpt = Device.auto,
     crf: Annotated[int, typer.Option(help="x264 quality: lower is better and larger (18-28 is sane).")] = 20,
     preset: Annotated[str, typer.Option(help="x264 speed preset (ultrafast ... veryslow).")] = "veryfast",
@@ -84,6 +131,7 @@ def render(
         model=model, scene=scene, seed=seed, device=device.value,
         video=VideoConfig(w, h, fps), encoder=EncoderConfig(crf=crf, preset=preset),
         timeline=TimelineConfig(interpolate=not no_interpolate, smoothing=smoothing),
+        mapping=_mapping_config(mapping, scaler, scaling, order, fit),
     )
     result = render_file(audio, output, config, progress=_progress(quiet))
     if json_out:
@@ -103,17 +151,90 @@ def extract(
     audio: AudioArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write: .npy, .csv or .json by extension.")],
     model: ModelOpt = "ae_shared",
+    mapped: Annotated[bool, typer.Option("--mapped", help="Write the scene's final parameters instead of the raw features.")] = False,
+    scene: SceneOpt = "bar",
+    mapping: MappingOpt = Mapping.auto,
+    scaler: ScalerOpt = Scaler.standard,
+    scaling: ScalingOpt = Scaling.auto,
+    order: OrderOpt = "fixed",
+    fit: FitOpt = "model",
+    seed: SeedOpt = 0,
     device: DeviceOpt = Device.auto,
     quiet: QuietOpt = False,
 ):
-    """Write AUDIO's per-segment features (segments x features) without rendering."""
+    """Write AUDIO's per-segment features (or, with --mapped, parameters) without rendering."""
     from .features_io import write_features
-    from .pipeline import extract_features
+    from .pipeline import extract_features, extract_params
 
-    feats = extract_features(audio, model, device.value, progress=_progress(quiet))
-    write_features(output, feats, model)
+    if mapped:
+        config = _mapping_config(mapping, scaler, scaling, order, fit)
+        feats, params, names = extract_params(audio, model, scene, config, seed, device.value, progress=_progress(quiet))
+        write_features(output, feats, model, values=params, columns=names)
+        what = f"{params.shape[0]} segments x {params.shape[1]} {scene} parameters"
+    else:
+        feats = extract_features(audio, model, device.value, progress=_progress(quiet))
+        write_features(output, feats, model)
+        what = f"{feats.values.shape[0]} segments x {feats.values.shape[1]} features"
     if not quiet:
-        typer.echo(f"wrote {output}: {feats.values.shape[0]} segments x {feats.values.shape[1]} features", err=True)
+        typer.echo(f"wrote {output}: {what}", err=True)
+
+
+FolderArg = Annotated[Path, typer.Argument(help="Folder of music, searched recursively.", show_default=False)]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Extract every track again instead of reusing cached features.")]
+
+
+@app.command()
+@handles_errors
+def fit(
+    folder: FolderArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Fitted mapping to write: OUTPUT.npz (arrays) and OUTPUT.json (summary).")],
+    model: ModelOpt = "ae_shared",
+    seed: SeedOpt = 0,
+    device: DeviceOpt = Device.auto,
+    no_cache: NoCacheOpt = False,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
+):
+    """Fit scalers, PCA and K-Means on every track under FOLDER, for `render --fit OUTPUT`."""
+    from .pipeline import fit_folder
+
+    result = fit_folder(folder, output, model, seed, device.value, cache=not no_cache, progress=_progress(quiet))
+    if json_out:
+        typer.echo(json.dumps(result.as_dict()))
+    elif not quiet:
+        typer.echo(f"wrote {result.output}: {', '.join(result.methods)} fitted on {result.tracks} tracks "
+                   f"({result.segments} segments) in {result.seconds:.1f} s", err=True)
+    if not json_out:
+        for line in result.failed:
+            typer.echo(f"skipped {line}", err=True)
+
+
+@app.command()
+@handles_errors
+def analyze(
+    folder: FolderArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Report folder: PNG figures and index.html.")],
+    model: ModelOpt = "ae_shared",
+    fma_metadata: Annotated[Optional[Path], typer.Option(help="FMA's metadata folder (with tracks.csv): group tracks by genre instead of sub-folder.")] = None,
+    fit: Annotated[str, typer.Option("--fit", help="Statistics to map with: folder (fit on FOLDER itself), model, or a file made by `audioviz fit`.")] = "folder",
+    seed: SeedOpt = 0,
+    device: DeviceOpt = Device.auto,
+    no_cache: NoCacheOpt = False,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
+):
+    """Draw the paper's statistics figures for FOLDER: per component, per track and per group."""
+    from .pipeline import analyze_folder
+
+    result = analyze_folder(folder, output, model, fma_metadata, fit, seed, device.value,
+                            cache=not no_cache, progress=_progress(quiet))
+    if json_out:
+        typer.echo(json.dumps(result))
+    elif not quiet:
+        typer.echo(f"wrote {result['index']}: {len(result['figures'])} figures for {result['tracks']} tracks", err=True)
+    if not json_out:
+        for line in result["failed"]:
+            typer.echo(f"skipped {line}", err=True)
 
 
 class Preset(str, Enum):

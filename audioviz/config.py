@@ -13,6 +13,9 @@ X264_PRESETS = (
     "medium", "slow", "slower", "veryslow", "placebo",
 )
 DEVICES = ("auto", "cpu", "cuda")
+MAPPINGS = ("auto", "raw", "pca", "kmeans", "kmeans-pca")
+SCALERS = ("standard", "minmax")
+SCALINGS = ("auto", "features", "across")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -87,6 +90,41 @@ class TimelineConfig:
 
 
 @dataclass(frozen=True)
+class MappingConfig:
+    """How features become the scene's ten parameters (paper section 3)."""
+
+    # auto: raw for a model with ten features, pca otherwise
+    method: str = "auto"
+    scaler: str = "standard"
+    # auto: across for pca and kmeans-pca (keeps their order of spreads), features otherwise
+    scaling: str = "auto"
+    # fixed (scene's importance order), random (from the seed) or comma-separated parameter names
+    order: str = "fixed"
+    # model (statistics bundled with the model), track (fit on the track itself) or a fitted mapping file
+    fit: str = "model"
+
+    def __post_init__(self) -> None:
+        for name, value, allowed in (("mapping", self.method, MAPPINGS), ("scaler", self.scaler, SCALERS),
+                                     ("scaling", self.scaling, SCALINGS)):
+            if value not in allowed:
+                raise ConfigError(f"{name} {value!r} is not one of: {', '.join(allowed)}")
+        if not self.order.strip() or self.order.strip(" ,") != self.order.strip():
+            raise ConfigError(f"order {self.order!r} is not fixed, random or a comma-separated list of parameter names")
+        if not self.fit:
+            raise ConfigError("fit must be model, track or the path of a fitted mapping")
+
+    def method_for(self, feature_size: int) -> str:
+        if self.method != "auto":
+            return self.method
+        return "raw" if feature_size == 10 else "pca"
+
+    def scaling_for(self, method: str) -> str:
+        if self.scaling != "auto":
+            return self.scaling
+        return "across" if method in ("pca", "kmeans-pca") else "features"
+
+
+@dataclass(frozen=True)
 class RenderConfig:
     model: str = "ae_shared"
     scene: str = "bar"
@@ -95,6 +133,7 @@ class RenderConfig:
     video: VideoConfig = field(default_factory=VideoConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
+    mapping: MappingConfig = field(default_factory=MappingConfig)
 
     def __post_init__(self) -> None:
         if self.device not in DEVICES:

@@ -1,4 +1,5 @@
-"""Writing per-segment features for other tools: .npy (the bare array), .csv and .json (with times)."""
+"""Writing per-segment features (or mapped parameters) for other tools: .npy (the bare array),
+.csv and .json (with segment times and column names)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,15 @@ from .errors import ConfigError, OutputError
 FORMATS = (".npy", ".csv", ".json")
 
 
-def write_features(path: str | os.PathLike, feats, model: str) -> Path:
+def write_features(path: str | os.PathLike, feats, model: str, values=None, columns=None) -> Path:
+    """Write `feats.values`, or `values` (same rows) named by `columns`, e.g. a scene's parameters."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ConfigError(f"{path}: cannot tell the format; end the name in {', '.join(FORMATS)}")
-    values = np.asarray(feats.values, dtype=np.float32)
+    key = "features" if values is None else "parameters"
+    values = np.asarray(feats.values if values is None else values, dtype=np.float32)
+    columns = list(columns) if columns is not None else [f"f{i}" for i in range(values.shape[1])]
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -29,7 +33,7 @@ def write_features(path: str | os.PathLike, feats, model: str) -> Path:
         elif suffix == ".csv":
             with open(tmp, "w", newline="") as f:
                 w = csv.writer(f)
-                w.writerow(["start", "centre", *(f"f{i}" for i in range(values.shape[1]))])
+                w.writerow(["start", "centre", *columns])
                 for s, c, row in zip(feats.starts, feats.centres, values):
                     w.writerow([f"{s:.3f}", f"{c:.3f}", *(f"{v:.7g}" for v in row)])
         else:
@@ -38,7 +42,8 @@ def write_features(path: str | os.PathLike, feats, model: str) -> Path:
                 "duration": round(float(feats.duration), 4),
                 "starts": [round(float(s), 4) for s in feats.starts],
                 "centres": [round(float(c), 4) for c in feats.centres],
-                "features": [[float(f"{v:.7g}") for v in row] for row in values],
+                "columns": columns,
+                key: [[float(f"{v:.7g}") for v in row] for row in values],
             }
             tmp.write_text(json.dumps(doc))
         os.replace(tmp, path)

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from .audio import check_readable, decode
-from .config import EncoderConfig, RenderConfig, VideoConfig
-from .mapping.order import apply_order, fixed_order
+from .config import EncoderConfig, MappingConfig, RenderConfig, VideoConfig
+from .errors import ConfigError, InputError, ModelError, OutputError
+from .mapping.order import apply_order, resolve_order
 from .mapping.timeline import frame_count, frame_values
 
 
@@ -30,6 +31,7 @@ class RenderResult:
     size: str
     model: str
     scene: str
+    mapping: dict
     segments: int
     wall_seconds: float
     realtime_factor: float
@@ -54,17 +56,118 @@ def extract_features(audio: str | os.PathLike, model: str = "ae_shared", device:
     return extractor.features(samples, progress=progress)
 
 
-def map_features(features: np.ndarray, mapping, scene_cls) -> np.ndarray:
+def fitted_mapping(config: MappingConfig, extractor, features: np.ndarray, seed: int = 0):
+    """The FittedMapping that `config.fit` names: the model's own, one fitted on this track's
+    `features`, or a file from `audioviz fit` (checked to belong to this very model)."""
+    from .mapping.fitted import FittedMapping
+
+    if config.fit == "track":
+        return FittedMapping.fit(features, seed, model=extractor.name, fitted_on="track")
+    if config.fit == "model":
+        if extractor.mapping is None:
+            raise ModelError(
+                f"model {extractor.name!r} carries no fitted mapping; use --fit track, or --fit FILE made by `audioviz fit`"
+            )
+        return extractor.mapping
+    mapping = FittedMapping.load(config.fit)
+    fitted_for = mapping.meta.get("model_sha256", "")
+    if fitted_for and extractor.checksum and not extractor.checksum.startswith(fitted_for):
+        raise ConfigError(
+            f"{config.fit} was fitted with model {mapping.meta.get('model', '?')!r} ({fitted_for[:8]}), "
+            f"not with {extractor.name!r} ({extractor.checksum[:8]}); fit one for this model with `audioviz fit`"
+        )
+    return mapping
+
+
+def describe_mapping(config: MappingConfig, state) -> dict:
+    """What was actually used, with `auto` resolved: for --json output and reports."""
+    method = config.method_for(state.feature_size)
+    return {"method": method, "scaler": config.scaler, "scaling": config.scaling_for(method),
+            "order": config.order, "fit": config.fit}
+
+
+def map_features(
+    features: np.ndarray, mapping, scene_cls, config: MappingConfig = MappingConfig(), seed: int = 0
+) -> np.ndarray:
     """(N, D) features -> (N, 10) parameters in [0, 1], in the scene's parameter order.
 
-    `mapping` is the model's fitted mapping; None fits one on these features alone.
+    `mapping` is a FittedMapping; None fits one on these features alone.
     """
     from .mapping.fitted import FittedMapping
 
     if mapping is None:
-        mapping = FittedMapping.fit(features)
-    components = mapping.transform(features, "raw", "standard", "features")
-    return apply_order(components, fixed_order(scene_cls.param_names(), scene_cls.importance_order()))
+        mapping = FittedMapping.fit(features, seed)
+    method = config.method_for(mapping.feature_size)
+    components = mapping.transform(features, method, config.scaler, config.scaling_for(method))
+    perm = resolve_order(config.order, scene_cls.param_names(), scene_cls.importance_order(), seed)
+    return apply_order(components, perm)
+
+
+def extract_params(
+    audio: str | os.PathLike,
+    model: str = "ae_shared",
+    scene: str = "bar",
+    mapping: MappingConfig = MappingConfig(),
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = False,
+):
+    """(Features, (N, 10) parameters, the scene's parameter names): what `render` would show."""
+    from .extract.registry import load_model
+    from .scenes.registry import scene_class
+
+    check_readable(audio)
+    scene_cls = scene_class(scene)
+    extractor = load_model(model, device)
+    feats = extractor.features(decode(audio, extractor.sample_rate, progress=progress).samples, progress=progress)
+    state = fitted_mapping(mapping, extractor, feats.values, seed)
+    return feats, map_features(feats.values, state, scene_cls, mapping, seed), scene_cls.param_names()
+
+
+@dataclass(frozen=True)
+class FitResult:
+    output: str
+    model: str
+    tracks: int
+    segments: int
+    failed: list
+    methods: list
+    seconds: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def fit_folder(
+    folder: str | os.PathLike,
+    output: str | os.PathLike,
+    model: str = "ae_shared",
+    seed: int = 0,
+    device: str = "auto",
+    cache: bool = True,
+    progress: bool = False,
+) -> FitResult:
+    """Fit every mapping method on the features of all audio under `folder`; save to `output`.npz."""
+    from .extract.collect import collect
+    from .extract.registry import load_model
+    from .mapping.fitted import FittedMapping
+
+    t0 = time.perf_counter()
+    extractor = load_model(model, device)
+    corpus = collect(folder, extractor, cache=cache, progress=progress)
+    if not corpus.tracks:
+        raise InputError(f"{folder}: none of its {len(corpus.failed)} audio files could be used")
+    mapping = FittedMapping.fit(
+        corpus.stacked(), seed, model=extractor.name, model_sha256=extractor.checksum[:16],
+        fitted_on=Path(folder).resolve().name, tracks=len(corpus.tracks),
+    )
+    try:
+        path = mapping.save(output)
+    except OSError as e:
+        raise OutputError(f"{output}: cannot write the fitted mapping there ({e.strerror})") from None
+    return FitResult(str(path), extractor.name, len(corpus.tracks), corpus.segments,
+                     [f"{p}: {why}" for p, why in corpus.failed], list(mapping.methods),
+                     round(time.perf_counter() - t0, 2))
 
 
 def render_params(
@@ -108,7 +211,8 @@ def render_file(
         t_decode = time.perf_counter()
         feats = extractor.features(track.samples, progress=progress)
         t_extract = time.perf_counter()
-        params = map_features(feats.values, extractor.mapping, type(scene))
+        state = fitted_mapping(config.mapping, extractor, feats.values, config.seed)
+        params = map_features(feats.values, state, type(scene), config.mapping, config.seed)
         fps = config.video.fps
         n_frames = frame_count(track.duration, fps)
         per_frame = frame_values(
@@ -128,6 +232,7 @@ def render_file(
         size=f"{config.video.width}x{config.video.height}",
         model=config.model,
         scene=config.scene,
+        mapping=describe_mapping(config.mapping, state),
         segments=len(feats.values),
         wall_seconds=round(wall, 3),
         realtime_factor=round(track.duration / wall, 3),
@@ -139,3 +244,39 @@ def render_file(
             **loop.as_dict(),
         },
     )
+
+
+def analyze_folder(
+    folder: str | os.PathLike,
+    output: str | os.PathLike,
+    model: str = "ae_shared",
+    fma_metadata: str | os.PathLike | None = None,
+    fit: str = "folder",
+    seed: int = 0,
+    device: str = "auto",
+    cache: bool = True,
+    progress: bool = False,
+) -> dict:
+    """The statistics report of `folder`: figures and index.html in `output`; returns a summary."""
+    from .analysis import analyze, require_matplotlib
+    from .analysis.groups import fma_genres
+    from .extract.collect import collect
+    from .extract.registry import load_model
+    from .mapping.fitted import FittedMapping
+
+    require_matplotlib()  # before minutes of extraction, not after
+    extractor = load_model(model, device)
+    corpus = collect(folder, extractor, cache=cache, progress=progress)
+    if not corpus.tracks:
+        raise InputError(f"{folder}: none of its {len(corpus.failed)} audio files could be used")
+    if fit == "folder":
+        mapping = FittedMapping.fit(corpus.stacked(), seed, model=extractor.name, fitted_on=Path(folder).resolve().name)
+    else:
+        mapping = fitted_mapping(MappingConfig(fit=fit), extractor, corpus.stacked(), seed)
+    groups = fma_genres(fma_metadata, corpus) if fma_metadata is not None else None
+    report = analyze(corpus, mapping, output, groups, title=f"{extractor.name} on {Path(folder).resolve().name}")
+    return {
+        "index": str(report.index), "figures": [str(f) for f in report.figures], "tracks": len(corpus.tracks),
+        "segments": corpus.segments, "failed": [f"{p}: {why}" for p, why in corpus.failed],
+        "separation": report.separation,
+    }

@@ -11,6 +11,31 @@ sys.path.insert(0, str(Path(__file__).parent))
 from media import music_like, write_audio  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def feature_cache(tmp_path_factory):
+    """Keep the feature cache of `fit` and `analyze` out of the user's home."""
+    import os
+
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["AUDIOVIZ_CACHE"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory) -> Path:
+    """A small music folder in two sub-folders, with one file that is not audio."""
+    root = tmp_path_factory.mktemp("corpus")
+    for group, seeds in (("calm", (1, 2)), ("loud", (3, 4))):
+        (root / group).mkdir()
+        for seed in seeds:
+            x = music_like(12.0, seed)
+            if group == "loud":
+                x = np.clip(x * 3 + np.random.default_rng(seed).normal(0, 0.2, x.shape), -1, 1).astype(np.float32)
+            write_audio(root / group / f"track{seed}.ogg", x)
+    (root / "loud" / "broken.mp3").write_bytes(b"not audio at all" * 100)
+    return root
+
+
 @pytest.fixture(scope="session")
 def song(tmp_path_factory) -> Path:
     """Four seconds of music-like stereo audio as mp3."""

@@ -57,3 +57,23 @@ def test_frame_values_shape_range_and_tail():
     assert out.shape == (75, 10) and out.dtype == np.float32
     assert out.min() >= 0 and out.max() <= 1
     assert out[-1, 0] == pytest.approx(0.5, abs=0.05)  # the tail's own value, held to the end
+
+
+def test_30_and_60_fps_follow_the_same_parameter_curve(rng):
+    values = rng.random((40, 10))
+    centres, starts = 0.48 + 0.96 * np.arange(40), 0.96 * np.arange(40)
+    n30 = frame_count(40 * 0.96, Fraction(30))
+    at30 = frame_values(values, centres, starts, n30, Fraction(30), True, 0.2)
+    at60 = frame_values(values, centres, starts, 2 * n30, Fraction(60), True, 0.2)
+    # every other 60 fps frame is a 30 fps instant; the curves agree there
+    np.testing.assert_allclose(at60[::2], at30, atol=2e-3)
+    # and they do move: the agreement is not two flat lines
+    assert at30.std(axis=0).min() > 0.05
+
+
+def test_smoothing_follows_a_ramp_with_a_lag_of_one_time_constant():
+    fps, tau = 30, 0.25
+    t = np.arange(300) / fps
+    y = smooth(t[:, None].copy(), 1 / fps, tau)[:, 0]
+    # a continuous low-pass filter trails a unit ramp by exactly tau once settled
+    np.testing.assert_allclose(t[-50:] - y[-50:], tau, atol=1e-6)

@@ -40,15 +40,21 @@ def hold(values: np.ndarray, starts: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def smooth(x: np.ndarray, dt: float, time_constant: float) -> np.ndarray:
-    """Exponential moving average along axis 0 with time constant `time_constant` seconds."""
+    """Exponential moving average along axis 0 with time constant `time_constant` seconds.
+
+    The input is taken as linear between samples and the low-pass filter solved exactly over
+    each step, rather than stepping a per-frame factor: a per-frame EMA lags by about
+    tau - dt/2, so renders at 30 and 60 fps would drift apart on every rise and fall.
+    """
     if time_constant <= 0 or len(x) < 2:
         return x
-    alpha = 1.0 - math.exp(-dt / time_constant)
+    a = math.exp(-dt / time_constant)
+    # y_n = a y_(n-1) + x_n - a x_(n-1) - (tau/dt)(1 - a)(x_n - x_(n-1))
+    k = time_constant / dt * (1.0 - a)
     out = np.empty_like(x)
-    acc = x[0].copy()
-    for i, row in enumerate(x):
-        acc += alpha * (row - acc)
-        out[i] = acc
+    out[0] = x[0]
+    for i in range(1, len(x)):
+        out[i] = a * out[i - 1] + x[i] - a * x[i - 1] - k * (x[i] - x[i - 1])
     return out
 
 
