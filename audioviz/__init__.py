@@ -17,6 +17,8 @@ _EXPORTS = {
     "VideoConfig": "audioviz.config",
     "EncoderConfig": "audioviz.config",
     "TimelineConfig": "audioviz.config",
+    "MappingConfig": "audioviz.config",
+    "FittedMapping": "audioviz.mapping.fitted",
     "AudiovizError": "audioviz.errors",
     "decode": "audioviz.audio",
     "probe": "audioviz.audio",
@@ -27,6 +29,10 @@ _EXPORTS = {
     "extract_features": "audioviz.pipeline",
     "render_file": "audioviz.pipeline",
     "render_params": "audioviz.pipeline",
+    "extract_params": "audioviz.pipeline",
+    "map_features": "audioviz.pipeline",
+    "fit_folder": "audioviz.pipeline",
+    "analyze_folder": "audioviz.pipeline",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -70,11 +70,11 @@ def fitted_mapping(config: MappingConfig, extractor, features: np.ndarray, seed:
             )
         return extractor.mapping
     mapping = FittedMapping.load(config.fit)
-    fitted_for = mapping.meta.get("model_sha256", "")
-    if fitted_for and extractor.checksum and not extractor.checksum.startswith(fitted_for):
+    fitted_for = mapping.meta.get("model_features", "")
+    if fitted_for and extractor.features_id and not extractor.features_id.startswith(fitted_for):
         raise ConfigError(
             f"{config.fit} was fitted with model {mapping.meta.get('model', '?')!r} ({fitted_for[:8]}), "
-            f"not with {extractor.name!r} ({extractor.checksum[:8]}); fit one for this model with `audioviz fit`"
+            f"not with {extractor.name!r} ({extractor.features_id[:8]}); fit one for this model with `audioviz fit`"
         )
     return mapping
 
@@ -158,7 +158,7 @@ def fit_folder(
     if not corpus.tracks:
         raise InputError(f"{folder}: none of its {len(corpus.failed)} audio files could be used")
     mapping = FittedMapping.fit(
-        corpus.stacked(), seed, model=extractor.name, model_sha256=extractor.checksum[:16],
+        corpus.stacked(), seed, model=extractor.name, model_features=extractor.features_id[:16],
         fitted_on=Path(folder).resolve().name, tracks=len(corpus.tracks),
     )
     try:

@@ -15,6 +15,19 @@ from audioviz.extract.registry import MODELS, load_model
 from audioviz.mapping.fitted import FittedMapping
 
 
+def mapping_section(mapping: FittedMapping, corpus) -> str:
+    def pct(values) -> str:
+        return ", ".join(f"{100 * v:.1f}" for v in values)
+
+    return f"""## Fitted mapping
+Fitted on {len(corpus.tracks)} tracks ({corpus.segments} segments, every segment of every track)
+with seed {mapping.meta["seed"]}: scalers for every method, PCA, and K-Means with 10 clusters.
+Share of variance per PCA component, in percent: {pct(mapping.arrays["pca.variance_ratio"])};
+of the K-Means similarities: {pct(mapping.arrays["kmeans-pca.variance_ratio"])}.
+
+"""
+
+
 def main(name: str, folder: Path, seed: int = 0) -> None:
     old = MODELS[name].weights
     extractor = load_model(name, "cpu")
@@ -33,6 +46,16 @@ def main(name: str, folder: Path, seed: int = 0) -> None:
     tmp.rename(target)
     if target != old:
         old.unlink()
+    card = MODELS[name].card
+    text = card.read_text()
+    section = mapping_section(mapping, corpus)
+    if "## Fitted mapping" in text:
+        start = text.index("## Fitted mapping")
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1:] if end != -1 else "")
+    else:
+        text = text.replace("## Reproduce", section + "## Reproduce")
+    card.write_text(text)
     print(f"{target} ({target.stat().st_size / 1e6:.2f} MB): {', '.join(mapping.methods)} on "
           f"{len(corpus.tracks)} tracks, {corpus.segments} segments")
 

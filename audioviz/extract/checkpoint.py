@@ -55,6 +55,20 @@ def save(ckpt: dict, path: str | os.PathLike) -> Path:
     return path
 
 
+def features_digest(ckpt: dict) -> str:
+    """sha256 of everything that decides a checkpoint's features (network, frontend, input
+    normalisation) and nothing else: refitting the mapping inside a checkpoint keeps it."""
+    import json
+
+    h = hashlib.sha256(json.dumps([ckpt["arch"], ckpt["config"], ckpt["frontend"]], sort_keys=True, default=str).encode())
+    for group in (ckpt["state_dict"], ckpt["norm"]):
+        for key in sorted(group):
+            value = group[key]
+            h.update(key.encode())
+            h.update(value.cpu().numpy().tobytes() if isinstance(value, torch.Tensor) else str(value).encode())
+    return h.hexdigest()
+
+
 def sha256(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -91,7 +91,7 @@ def collect(
     files = find_audio(root)
     if not files:
         raise InputError(f"{root}: no audio files found")
-    folder = cache_root() / "features" / extractor.checksum[:16] if cache else None
+    folder = cache_root() / "features" / extractor.features_id[:16] if cache else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     out = CorpusFeatures(root, extractor.name)

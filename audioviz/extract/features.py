@@ -52,7 +52,7 @@ class FeatureExtractor:
         mapping: FittedMapping | None,
         meta: dict,
         device: torch.device,
-        checksum: str = "",
+        features_id: str = "",
     ):
         self.name = name
         self.net = net.to(device).eval()
@@ -61,8 +61,8 @@ class FeatureExtractor:
         self.mapping = mapping
         self.meta = meta
         self.device = device
-        # sha256 of the checkpoint file: names the exact weights a fitted mapping or cache belongs to
-        self.checksum = checksum
+        # names exactly what decides the features: the key of fitted mappings and feature caches
+        self.features_id = features_id
 
     @property
     def feature_size(self) -> int:

@@ -16,6 +16,7 @@ from ..errors import ModelError
 if TYPE_CHECKING:  # torch loads only when a model does, so listing models stays instant
     import torch
 
+    from . import checkpoint
     from .features import FeatureExtractor
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -76,15 +77,15 @@ def load_model(name_or_path: str | os.PathLike, device: str = "auto") -> Feature
     from .features import resolve_device
 
     name, path, bundled = _resolve(name_or_path)
-    digest = checkpoint.sha256(path) if path.is_file() else ""
-    if bundled and not digest.startswith(path.stem.rsplit("-", 1)[1]):
+    if bundled and not checkpoint.sha256(path).startswith(path.stem.rsplit("-", 1)[1]):
         raise ModelError(f"{path}: checksum does not match its name; the file is corrupt or altered")
     ckpt = checkpoint.load(path)
-    return from_checkpoint(ckpt, name, resolve_device(device), digest)
+    return from_checkpoint(ckpt, name, resolve_device(device))
 
 
-def from_checkpoint(ckpt: dict, name: str, device: torch.device, checksum: str = "") -> FeatureExtractor:
+def from_checkpoint(ckpt: dict, name: str, device: torch.device) -> FeatureExtractor:
     from ..mapping.fitted import FittedMapping
+    from . import checkpoint
     from .features import FeatureExtractor
     from .frontend import FrontendConfig
     from .models import build
@@ -97,6 +98,7 @@ def from_checkpoint(ckpt: dict, name: str, device: torch.device, checksum: str =
             {"arrays": {k: v.numpy() for k, v in ckpt["mapping"]["arrays"].items()}, "meta": ckpt["mapping"]["meta"]}
         )
         norm = dict(ckpt["norm"])
+        digest = checkpoint.features_digest(ckpt)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise ModelError(f"model {name!r}: checkpoint does not describe a usable network ({e})") from None
-    return FeatureExtractor(name, net, frontend, norm, mapping, dict(ckpt.get("meta", {})), device, checksum)
+    return FeatureExtractor(name, net, frontend, norm, mapping, dict(ckpt.get("meta", {})), device, digest)

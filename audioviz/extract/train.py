@@ -276,7 +276,7 @@ class Trainer:
             feats.append(net.encode(x).cpu().numpy())
         n_tracks = sum(1 for t in corpus.tracks if t.segments)
         mean_baseline = self._mean_baseline(corpus, norm_dev)
-        mapping = FittedMapping.fit(np.concatenate(feats), tracks=n_tracks, fitted_on=self.data_dir.name)
+        mapping = FittedMapping.fit(np.concatenate(feats), self.config.seed, tracks=n_tracks, fitted_on=self.data_dir.name)
         mapping.save(self.run_dir / "mapping.npz")
         self._save_best(net, norm, mapping, state, state["epoch"])
         summary = {
