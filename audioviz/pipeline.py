@@ -274,7 +274,8 @@ def analyze_folder(
     else:
         mapping = fitted_mapping(MappingConfig(fit=fit), extractor, corpus.stacked(), seed)
     groups = fma_genres(fma_metadata, corpus) if fma_metadata is not None else None
-    report = analyze(corpus, mapping, output, groups, title=f"{extractor.name} on {Path(folder).resolve().name}")
+    report = analyze(corpus, mapping, output, groups, title=f"{extractor.name} on {Path(folder).resolve().name}",
+                     groups_from="FMA genres" if fma_metadata is not None else "")
     return {
         "index": str(report.index), "figures": [str(f) for f in report.figures], "tracks": len(corpus.tracks),
         "segments": corpus.segments, "failed": [f"{p}: {why}" for p, why in corpus.failed],

@@ -143,3 +143,26 @@ def test_collect_reuses_cached_features_until_a_file_changes(corpus_dir, tiny_mo
     decoded.clear()
     collect_mod.collect(corpus_dir, model)
     assert sorted(decoded) == ["broken.mp3", "track1.ogg"]
+
+
+def test_analyze_draws_the_report_of_a_folder(tmp_path, corpus_dir, tiny_model):
+    r = run("analyze", corpus_dir, "--model", tiny_model, "-o", tmp_path / "report", "--json")
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["tracks"] == 4 and out["failed"][0].startswith("loud/broken.mp3")
+    names = {p.split("/")[-1] for p in out["figures"]}
+    assert {"corpus_raw.png", "corpus_stages.png", "pca_variance.png", "tracks_mean.png", "groups_separation.png"} <= names
+    html = (tmp_path / "report" / "index.html").read_text()
+    assert all(f'src="{n}"' in html for n in names) and "calm" in html and "loud" in html
+    for p in out["figures"]:
+        assert open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert set(out["separation"]) >= {"pca standard across", "kmeans standard features"}
+
+
+def test_analyze_without_matplotlib_says_how_to_install_it(tmp_path, corpus_dir, tiny_model, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    r = run("analyze", corpus_dir, "--model", tiny_model, "-o", tmp_path / "report")
+    assert r.exit_code == 1 and "pip install 'audioviz[analysis]'" in r.stderr
+    assert not (tmp_path / "report").exists()

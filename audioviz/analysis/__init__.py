@@ -8,13 +8,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import OutputError
-from ..extract.collect import CorpusFeatures
-from ..mapping.fitted import FittedMapping
 from .figures import require_matplotlib
 from .groups import fma_genres, folder_groups
 from .stats import CorpusStats, compute_stats
+
+if TYPE_CHECKING:  # annotations only: extract.collect imports torch
+    from ..extract.collect import CorpusFeatures
+    from ..mapping.fitted import FittedMapping
 
 __all__ = ["Report", "analyze", "compute_stats", "fma_genres", "folder_groups", "require_matplotlib"]
 
@@ -38,16 +41,19 @@ def analyze(
     output_dir: str | os.PathLike,
     groups: dict[str, str] | None = None,
     title: str = "",
+    *,
+    groups_from: str = "",
 ) -> Report:
     """Draw the statistics figures of `corpus` mapped by `mapping` into `output_dir` and write
     its index.html. `groups` maps track paths to group names (default: each track's
-    sub-folder); tracks not in it have no group."""
+    sub-folder); tracks not in it have no group. `groups_from` says where they came from
+    (e.g. "FMA genres"), for the page."""
     from .figures import draw_all
     from .report import write_report
 
     require_matplotlib()  # fail before any work, with the install hint
     out = _output_dir(output_dir)
-    source = "from sub-folders" if groups is None else "as given"
+    source = groups_from or ("sub-folders" if groups is None else "")
     if groups is None:
         groups = folder_groups(corpus)
     stats = compute_stats(corpus, mapping, groups)

@@ -31,6 +31,8 @@ MAX_TRACK_LABELS = 40
 MAX_GROUPS_DRAWN = 20
 # feature sizes up to this are drawn as bars; wider ones (classifier features) as a line and band
 MAX_BARS = 32
+# parameters live in [0, 1]; a little margin keeps markers at the limits whole
+UNIT_RANGE = (-0.03, 1.03)
 METHOD_COLOURS = {"raw": "#5f6b73", "pca": "#1f6fb4", "kmeans": "#e07b12", "kmeans-pca": "#2a9d4b"}
 STYLE = {
     "font.size": 9,
@@ -64,20 +66,27 @@ def require_matplotlib() -> None:
         raise MissingDependencyError(MISSING_MATPLOTLIB) from None
 
 
+def figure_plan(stats: CorpusStats) -> list[Callable[[CorpusStats, Path], FigureFile]]:
+    """The drawing functions the statistics support, in reading order."""
+    plan: list[Callable[[CorpusStats, Path], FigureFile]] = [corpus_raw]
+    if stats.scaled_stages():  # a mapping with no method leaves only the raw features to show
+        plan += [corpus_stages, corpus_spread]
+    if stats.variance_ratio:
+        plan.append(pca_variance)
+    plan += [tracks_mean, tracks_std]
+    if stats.grouped:
+        plan += [groups_components] if stats.primary_stages() else []
+        plan.append(groups_separation)
+    return plan
+
+
 def draw_all(stats: CorpusStats, out_dir: Path) -> list[FigureFile]:
     """Every figure the statistics support, written into `out_dir`, in reading order."""
     require_matplotlib()
     import matplotlib
 
-    drawers: list[Callable[[CorpusStats, Path], FigureFile]] = [
-        corpus_raw, corpus_stages, corpus_spread, pca_variance, tracks_mean, tracks_std,
-    ]
-    if stats.grouped:
-        drawers += [groups_components, groups_separation]
-    if not stats.variance_ratio:
-        drawers.remove(pca_variance)
     with matplotlib.rc_context(STYLE):
-        return [draw(stats, out_dir) for draw in drawers]
+        return [draw(stats, out_dir) for draw in figure_plan(stats)]
 
 
 # helpers ---------------------------------------------------------------------------------
@@ -166,7 +175,7 @@ def _stage_panel(ax, s: StageStats, title: bool = True) -> None:
     ax.bar(x, s.mean, color=colour, alpha=0.35, width=0.72)
     ax.errorbar(x, s.mean, yerr=s.std, fmt="o", ms=3, color=colour, elinewidth=1.6, capsize=3)
     _component_axis(ax, n)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(*UNIT_RANGE)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
     ax.grid(axis="y")
     if title:
@@ -214,25 +223,34 @@ def corpus_stages(stats: CorpusStats, out_dir: Path) -> FigureFile:
                       caption)
 
 
+def _raw_across_sentence(stats: CorpusStats) -> str:
+    raw = stats.stages.get("raw standard across")
+    if raw is None:
+        return ""
+    return (f" Raw features scaled across components move little (mean spread {raw.std.mean():.2f}): their own "
+            "spread is small next to the differences between their means, so raw features need per-component "
+            "scaling.")
+
+
 def corpus_spread(stats: CorpusStats, out_dir: Path) -> FigureFile:
-    fig = _figure(9.0, 4.0)
+    fig = _figure(9.0, 5.0)
     ax = fig.add_subplot()
     markers = {"standard": "o", "minmax": "s"}
     for s in stats.scaled_stages():
         ax.plot(np.arange(s.components), s.std, color=METHOD_COLOURS.get(s.stage.method, "#444444"),
                 ls="-" if s.stage.scaling == "across" else "--", marker=markers.get(s.stage.kind, "o"),
                 ms=4, lw=1.6 if s.stage.primary else 1.0, label=s.stage.label)
-    _component_axis(ax, 10)
+    _component_axis(ax, max(s.components for s in stats.scaled_stages()))
     ax.set_ylim(bottom=0)
     ax.set_ylabel("standard deviation over the corpus")
     ax.grid()
-    fig.legend(loc="outside right upper", frameon=False)
-    ax.set_title("Spread of each component: solid lines scaled across components, dashed per component")
+    fig.legend(loc="outside lower center", ncols=3, frameon=False)
+    ax.set_title("Spread of each component (solid: scaled across components, dashed: per component)")
     caption = (
         "The standard deviation of every component over the corpus, one line per mapping and scaling. "
         "Look for falling solid lines: scaling across components keeps PCA's variance order (component 0 "
         "drives the scene's most important parameter), while per-component scaling (dashed) gives every "
-        "component about the same spread." + _pca_sentence(stats)
+        "component about the same spread." + _raw_across_sentence(stats)
     )
     return FigureFile(_save(fig, out_dir / "corpus_spread.png"), "Spread per component", caption)
 
@@ -318,7 +336,8 @@ def _heatmap(which: str, stats: CorpusStats, out_dir: Path) -> FigureFile:
 
     raw_data = pick(raw)
     image = draw(axes[0], raw_data, raw, float(np.nanmin(raw_data)), float(np.nanmax(raw_data)))
-    fig.colorbar(image, ax=axes[0], location="bottom", shrink=0.9, aspect=25, label="raw value")
+    fig.colorbar(image, ax=axes[0], location="bottom", shrink=0.9, aspect=25,
+                 label=f"raw feature {'mean' if which == 'mean' else 'standard deviation'}")
     image = None
     for ax, data, s in zip(axes[1:], scaled, panels[1:]):
         image = draw(ax, data, s, 0.0, vmax)
@@ -342,7 +361,7 @@ def _heatmap(which: str, stats: CorpusStats, out_dir: Path) -> FigureFile:
     if which == "mean":
         caption = (
             "Each row is a track, each column a component; the colour is the track's mean. Rows are sorted by "
-            "group" + (" (white lines separate groups)" if stats.grouped else "") + f"; {shown} are shown. "
+            + ("group (white lines separate groups), then name" if stats.grouped else "name") + f"; {shown} are shown. "
             "Look for blocks of similar colour within a group and different colour between groups: the "
             "mapping then makes tracks of one group look alike and different groups look different. The "
             "raw panel has its own colour scale."
@@ -393,7 +412,7 @@ def groups_components(stats: CorpusStats, out_dir: Path) -> FigureFile:
         for edge in np.arange(s.components - 1) + 0.5:
             ax.axvline(edge, color="#dddddd", lw=0.6, zorder=0)
         _component_axis(ax, s.components)
-        ax.set_ylim(0, 1)
+        ax.set_ylim(*UNIT_RANGE)
         ax.grid(axis="y")
         ax.set_title(f"{s.stage.label} \u2014 separation {s.separation:.2f}", fontsize=9)
     for ax in axes.flat[len(panels):]:
@@ -401,8 +420,8 @@ def groups_components(stats: CorpusStats, out_dir: Path) -> FigureFile:
     for ax in axes[:, 0]:
         ax.set_ylabel("parameter value")
     handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside upper center", ncols=min(len(shown), 6), frameon=False,
-               title="group (tracks)")
+    fig.legend(handles, names, loc="outside lower center", ncols=min(len(shown), 8), frameon=False,
+               title="group (number of tracks)")
     fig.suptitle("Mean \u00b1 standard deviation per component for each group")
     more = len(stats.group_names) - len(shown)
     caption = (

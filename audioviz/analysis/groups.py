@@ -12,9 +12,12 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..extract.collect import CorpusFeatures
+
+if TYPE_CHECKING:  # annotations only: extract.collect imports torch
+    from ..extract.collect import CorpusFeatures
 
 TRACKS_CSV = "tracks.csv"
 GENRE_COLUMN = ("track", "genre_top")

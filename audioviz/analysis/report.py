@@ -76,9 +76,9 @@ def _summary(stats: CorpusStats, group_source: str) -> str:
     groups = len(stats.group_names)
     if groups:
         without = int((stats.labels < 0).sum())
-        group_text = f"{groups}" + (f" ({escape(group_source)})" if group_source else "")
+        group_text = f"{groups}" + (f" (from {escape(group_source)})" if group_source else "")
         if without:
-            group_text += f"; {without} tracks without a group"
+            group_text += f"; {without} track{'s' if without != 1 else ''} without a group"
     else:
         group_text = "none (put tracks in sub-folders, or pass FMA metadata, to compare groups)"
     rows = [
@@ -93,8 +93,9 @@ def _summary(stats: CorpusStats, group_source: str) -> str:
     out = ["<dl class=\"summary\">"] + [f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows] + ["</dl>"]
     if stats.failed:
         items = "".join(f"<li><code>{escape(p)}</code>: {escape(why)}</li>" for p, why in stats.failed)
-        out.append(f"<details><summary>{len(stats.failed)} files could not be used</summary><ul>{items}</ul>"
-                   "</details>")
+        n = len(stats.failed)
+        what = "1 file" if n == 1 else f"{n} files"
+        out.append(f"<details><summary>{what} could not be used</summary><ul>{items}</ul></details>")
     return "\n".join(out)
 
 

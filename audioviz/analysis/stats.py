@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ConfigError, InputError
-from ..extract.collect import CorpusFeatures
-from ..mapping.fitted import FittedMapping
 from ..mapping.scaling import KINDS, SCALINGS
+
+if TYPE_CHECKING:  # annotations only: extract.collect imports torch
+    from ..extract.collect import CorpusFeatures
+    from ..mapping.fitted import FittedMapping
 
 # the scaling each method is meant to be used with (paper, section 3): per-feature scaling gave
 # the most dynamic raw and K-Means results; PCA needs `across` to keep its variance order
@@ -31,6 +34,7 @@ PRIMARY_SCALING = {
     "kmeans-pca": ("standard", "across"),
 }
 NO_GROUP = -1
+WIDE = 64  # per-track statistics of stages wider than this are kept in float32
 
 
 @dataclass(frozen=True)
@@ -238,12 +242,18 @@ def _track_moments(tracks, mapping: FittedMapping, stages: Sequence[Stage]) -> d
         raw = np.asarray(t.values, dtype=np.float64)
         comps = {m: mapping.components(raw, m) for m in methods}  # once per method, shared by its scalers
         for s in stages:
-            values = comps[s.method] if s.method in comps else raw
+            values = comps.get(s.method, raw)
             if s.scaled:
                 values = scalers[s.key].apply(values).astype(np.float64)
             means[s.key].append(values.mean(axis=0))
             stds[s.key].append(values.std(axis=0))
-    return {k: (np.stack(means[k]), np.stack(stds[k])) for k in means}
+    return {k: (_compact(np.stack(means[k])), _compact(np.stack(stds[k]))) for k in means}
+
+
+def _compact(a: np.ndarray) -> np.ndarray:
+    # thousands of tracks of 4096-d classifier features: float32 halves half a gigabyte, and
+    # seven digits are plenty for figures
+    return a.astype(np.float32) if a.shape[1] > WIDE else a
 
 
 def _stage_stats(stage: Stage, counts: np.ndarray, track_mean: np.ndarray, track_std: np.ndarray,
