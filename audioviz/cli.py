@@ -299,10 +299,66 @@ def models():
 
 
 @app.command()
-def scenes(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also list each scene's parameters.")] = False):
-    """List the scenes."""
-    from .scenes.registry import available_scenes
+@handles_errors
+def preview(
+    audio: AudioArg,
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.")],
+    model: ModelOpt = "ae_shared",
+    scene: SceneOpt = "bar",
+    mapping: MappingOpt = Mapping.auto,
+    scaler: ScalerOpt = Scaler.standard,
+    scaling: ScalingOpt = Scaling.auto,
+    order: OrderOpt = "fixed",
+    fit: FitOpt = "model",
+    size: Annotated[str, typer.Option(help="Shape of the video the frames stand for, WIDTHxHEIGHT.")] = "1280x720",
+    grid: Annotated[str, typer.Option(help="COLUMNSxROWS frames, spread evenly over the song.")] = "4x3",
+    smoothing: Annotated[float, typer.Option(help="Time constant of the moving average, in seconds.")] = 0.2,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = Device.auto,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
+):
+    """Render a contact sheet of AUDIO in a scene (frames labelled with their time), no video."""
+    from .config import RenderConfig, TimelineConfig, VideoConfig, parse_size
+    from .pipeline import preview_file
 
+    w, h = parse_size(size)
+    columns, rows = parse_size(grid)
+    config = RenderConfig(
+        model=model, scene=scene, seed=seed, device=device.value, video=VideoConfig(w, h),
+        timeline=TimelineConfig(smoothing=smoothing), mapping=_mapping_config(mapping, scaler, scaling, order, fit),
+    )
+    result = preview_file(audio, output, config, columns, rows, progress=_progress(quiet))
+    if json_out:
+        typer.echo(json.dumps(result))
+    elif not quiet:
+        typer.echo(f"wrote {result['output']}: {result['frames']} frames of {result['cell']} "
+                   f"in {result['wall_seconds']:.1f} s", err=True)
+
+
+@app.command()
+@handles_errors
+def scenes(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also list each scene's parameters.")] = False,
+    sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Write one contact sheet per scene (a fixed parameter sweep) into this folder.")] = None,
+    size: Annotated[str, typer.Option(help="Shape of the frames on the sheets, WIDTHxHEIGHT.")] = "1280x720",
+):
+    """List the scenes (or draw a contact sheet of each)."""
+    from .scenes.registry import SCENES, available_scenes
+
+    if sheet is not None:
+        from .config import parse_size
+        from .pipeline import scene_sheet
+        from .render.context import create_context
+
+        w, h = parse_size(size)
+        ctx = create_context()
+        try:
+            for name in SCENES:
+                typer.echo(f"wrote {scene_sheet(name, sheet / f'{name}.png', (w, h), ctx=ctx)}", err=True)
+        finally:
+            ctx.release()
+        return
     for cls in available_scenes():
         typer.echo(f"{cls.name:<10} {cls.description}")
         if verbose:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from fractions import Fraction
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -281,3 +282,75 @@ def analyze_folder(
         "segments": corpus.segments, "failed": [f"{p}: {why}" for p, why in corpus.failed],
         "separation": report.separation,
     }
+
+
+def preview_file(
+    audio: str | os.PathLike,
+    output: str | os.PathLike,
+    config: RenderConfig = RenderConfig(),
+    columns: int = 4,
+    rows: int = 3,
+    cell: int = 480,
+    progress: bool = False,
+) -> dict:
+    """A contact sheet of `audio` rendered in `config.scene`: columns x rows frames spread over
+    the song, each labelled with its time; no video is encoded."""
+    from .extract.registry import load_model
+    from .render.context import create_context
+    from .render.sheet import grid, label, mmss, write_png
+    from .render.stills import STEP_FPS, cell_size, evenly_spread, render_stills
+    from .scenes.registry import load_scene
+
+    t0 = time.perf_counter()
+    check_readable(audio)
+    if not (1 <= columns <= 16 and 1 <= rows <= 16):
+        raise ConfigError(f"a sheet of {columns}x{rows} frames is out of range; use 1 to 16 of each")
+    scene = load_scene(config.scene)
+    ctx = create_context()
+    try:
+        extractor = load_model(config.model, config.device)
+        track = decode(audio, extractor.sample_rate, progress=progress)
+        feats = extractor.features(track.samples, progress=progress)
+        state = fitted_mapping(config.mapping, extractor, feats.values, config.seed)
+        params = map_features(feats.values, state, type(scene), config.mapping, config.seed)
+        fps = Fraction(STEP_FPS)
+        n_frames = frame_count(track.duration, fps)
+        per_frame = frame_values(params, feats.centres, feats.starts, n_frames, fps,
+                                 config.timeline.interpolate, config.timeline.smoothing)
+        picks = evenly_spread(n_frames, columns * rows)
+        size = cell_size(config.video.size, cell)
+        stills = render_stills(scene, per_frame, STEP_FPS, picks, size, config.seed, ctx)
+    finally:
+        ctx.release()
+    for img, f in zip(stills, picks):
+        label(img, mmss(f / STEP_FPS), scale=max(2, size[0] // 240))
+    title = f"{Path(audio).name}   scene {scene.name}   model {extractor.name}   mapping {describe_mapping(config.mapping, state)['method']}"
+    path = write_png(output, grid(stills, columns, title=title))
+    return {"output": str(path), "frames": len(stills), "cell": f"{size[0]}x{size[1]}",
+            "times": [round(f / STEP_FPS, 2) for f in picks], "wall_seconds": round(time.perf_counter() - t0, 3)}
+
+
+def scene_sheet(
+    scene_name: str,
+    output: str | os.PathLike,
+    size: tuple[int, int] = (1280, 720),
+    seconds: float = 12.0,
+    columns: int = 4,
+    rows: int = 3,
+    cell: int = 320,
+    seed: int = 0,
+    ctx=None,
+) -> Path:
+    """A contact sheet of a scene driven by the fixed parameter sweep (no audio, no model)."""
+    from .render.sheet import grid, label, write_png
+    from .render.stills import STEP_FPS, cell_size, evenly_spread, parameter_sweep, render_stills
+    from .scenes.registry import load_scene
+
+    scene = load_scene(scene_name)
+    n_frames = int(seconds * STEP_FPS)
+    picks = evenly_spread(n_frames, columns * rows)
+    csize = cell_size(size, cell)
+    stills = render_stills(scene, parameter_sweep(n_frames, STEP_FPS), STEP_FPS, picks, csize, seed, ctx)
+    for img, f in zip(stills, picks):
+        label(img, f"{f / STEP_FPS:.1f}s", scale=2)
+    return write_png(output, grid(stills, columns, title=f"{scene.name}: {scene.description}"))

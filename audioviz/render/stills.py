@@ -1,0 +1,72 @@
+"""Single frames of a scene without a video: for contact sheets and previews.
+
+Scenes integrate their speeds over time, so a frame depends on every frame before it. A still
+at time t therefore steps the scene through the whole timeline (at a low rate, reading back
+only the frames wanted), and shows what the video shows at t.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..scenes.base import Scene
+from .context import create_context
+
+# frames per second at which stills step through time: enough for integrated speeds to land
+# where the video's do, few enough that a whole song steps through in a second or two
+STEP_FPS = 10
+
+
+def parameter_sweep(n: int, fps: float = 30.0) -> np.ndarray:
+    """(n, 10) values in [0, 1]: each parameter a slow sinusoid of its own period and phase, so
+    that over a few seconds every parameter visits its whole range."""
+    t = np.arange(n)[:, None] / fps
+    periods = np.linspace(3.0, 9.0, 10)[None, :]
+    return (0.5 + 0.5 * np.sin(2 * np.pi * t / periods + np.arange(10)[None, :])).astype("f4")
+
+
+def cell_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """`size` scaled so its longer side is `long_side`, both sides even."""
+    w, h = size
+    k = long_side / max(w, h)
+    return max(2, 2 * round(w * k / 2)), max(2, 2 * round(h * k / 2))
+
+
+def evenly_spread(n_frames: int, count: int) -> list[int]:
+    """`count` frame indices spread over the timeline, each in the middle of its share."""
+    return sorted({min(n_frames - 1, math.floor((i + 0.5) * n_frames / count)) for i in range(count)})
+
+
+def render_stills(scene: Scene, values: np.ndarray, fps: float, picks: list[int], size: tuple[int, int],
+                  seed: int = 0, ctx=None) -> list[np.ndarray]:
+    """Step `scene` through `values` (F, 10) at `fps`; return the frames at `picks` as (h, w, 3)
+    uint8 images, top row first."""
+    own = ctx is None
+    ctx = create_context() if own else ctx
+    fbo = None
+    try:
+        fbo = ctx.framebuffer([ctx.renderbuffer(size, 4)], ctx.depth_renderbuffer(size))
+        # making a framebuffer re-binds the previous one; when that was released (an earlier
+        # sheet on this context) GL flags a harmless INVALID_OPERATION: reading clears it
+        _ = ctx.error
+        fbo.use()
+        scene.setup(ctx, size, seed)
+        wanted, out = set(picks), {}
+        values = np.ascontiguousarray(values, dtype=np.float32)
+        for f in range(max(picks) + 1):
+            fbo.use()
+            # frames nobody sees still advance the scene's state, but rasterise one pixel
+            ctx.scissor = None if f in wanted else (0, 0, 1, 1)
+            scene.draw(f / fps, 1 / fps, values[f])
+            if f in wanted:
+                rgba = np.frombuffer(fbo.read(components=4), np.uint8).reshape(size[1], size[0], 4)
+                out[f] = rgba[::-1, :, :3].copy()
+        return [out[f] for f in picks]
+    finally:
+        ctx.scissor = None
+        if own:
+            ctx.release()
+        elif fbo is not None:
+            fbo.release()

@@ -1,0 +1,78 @@
+"""Frames per second of each scene's render loop, without encoding: draw, then read the frame
+back as RGBA (what `render` hands to ffmpeg). Parameters follow a smooth sweep, like music.
+
+    python benchmarks/scene_fps.py                    # every scene at 1280x720
+    python benchmarks/scene_fps.py bar real --size 1920x1080 --frames 300
+    python benchmarks/scene_fps.py storm --png /tmp/storm   # also save four frames as PNG
+
+Prints one line per scene: median and worst of three timed runs (after a warm-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import time
+
+import numpy as np
+
+from audioviz import ffmpeg
+from audioviz.config import parse_size
+from audioviz.render.context import create_context
+from audioviz.render.stills import parameter_sweep
+from audioviz.scenes.registry import SCENES, load_scene
+
+
+def save_png(rgba: bytes, size: tuple[int, int], path: str) -> None:
+    w, h = size
+    subprocess.run([ffmpeg.executable(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgba",
+                    "-s", f"{w}x{h}", "-i", "-", "-vf", "vflip", path], input=rgba, check=True)
+
+
+def measure(name: str, size: tuple[int, int], frames: int, runs: int, png: str | None) -> list[float]:
+    ctx = create_context()
+    try:
+        fbo = ctx.framebuffer([ctx.renderbuffer(size, 4)], ctx.depth_renderbuffer(size))
+        fbo.use()
+        scene = load_scene(name)
+        scene.setup(ctx, size, 0)
+        values = parameter_sweep(frames)
+        buf = bytearray(size[0] * size[1] * 4)
+        for f in range(10):  # warm-up: shader compilation, first-use allocations
+            fbo.use()
+            scene.draw(f / 30, 1 / 30, values[f])
+            fbo.read_into(buf, components=4)
+        rates = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            for f in range(frames):
+                fbo.use()
+                scene.draw(f / 30, 1 / 30, values[f])
+                fbo.read_into(buf, components=4)
+                if png and _ == 0 and f in (0, frames // 3, 2 * frames // 3, frames - 1):
+                    save_png(bytes(buf), size, f"{png}_{name}_{f:04d}.png")
+            elapsed = time.perf_counter() - t0
+            rates.append(frames / elapsed)
+        return rates
+    finally:
+        ctx.release()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("scenes", nargs="*", default=list(SCENES))
+    ap.add_argument("--size", default="1280x720")
+    ap.add_argument("--frames", type=int, default=150)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--png", help="path prefix for four PNG frames per scene")
+    args = ap.parse_args()
+    size = parse_size(args.size)
+    print(f"{'scene':<12} {'fps':>7} {'worst':>7}  ({args.size}, {args.frames} frames x {args.runs} runs, draw + RGBA readback)")
+    for name in args.scenes:
+        rates = measure(name, size, args.frames, args.runs, args.png)
+        print(f"{name:<12} {statistics.median(rates):7.1f} {min(rates):7.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
