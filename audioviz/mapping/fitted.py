@@ -26,6 +26,7 @@ from .scaling import KINDS, SCALINGS, Scaler
 
 N_PARAMS = 10
 METHODS = ("raw", "pca", "kmeans", "kmeans-pca")
+ORDERED = ("pca", "kmeans-pca")  # methods whose components come ordered by spread
 # PCA and K-Means see at most this many segments (a seeded sample); scalers see them all
 MAX_FIT_SEGMENTS = 100_000
 # keeps a segment that sits exactly on a centroid finite; distances of standardised features are ~1 or more
@@ -94,6 +95,12 @@ class FittedMapping:
                     s = Scaler.fit(comps, kind, scaling)
                     arrays[f"{method}.{kind}.{scaling}.offset"] = s.offset
                     arrays[f"{method}.{kind}.{scaling}.scale"] = s.scale
+                if method in ORDERED:
+                    # standard scaling clips, and clipping trims a heavy-tailed component more
+                    # than a light-tailed one of nearly the same variance: order by the spread
+                    # that reaches the scene (for minmax, exactly PCA's order)
+                    spread = Scaler.fit(comps, kind, "across").apply(comps).std(axis=0)
+                    arrays[f"{method}.{kind}.across.order"] = np.argsort(-spread, kind="stable").astype(np.float64)
         return mapping
 
     @property
@@ -158,7 +165,9 @@ class FittedMapping:
     ) -> np.ndarray:
         """(N, D) features -> (N, 10) float32 components in [0, 1], in component order."""
         comps = self.components(features, method)
-        return self.scaler(method, kind, scaling).apply(comps)
+        out = self.scaler(method, kind, scaling).apply(comps)
+        order = self.arrays.get(f"{method}.{kind}.{scaling}.order")
+        return out if order is None else out[:, order.astype(np.int64)]
 
     # plain-array persistence ------------------------------------------------------------
     def to_dict(self) -> dict:
