@@ -234,7 +234,6 @@ def compute_stats(
 
 def _track_moments(tracks, mapping: FittedMapping, stages: Sequence[Stage]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Stage key -> ((T, C) means, (T, C) standard deviations), one track at a time."""
-    scalers = {s.key: mapping.scaler(s.method, s.kind, s.scaling) for s in stages if s.scaled}
     methods = {s.method for s in stages if s.scaled or s.method != "raw"}
     means: dict[str, list[np.ndarray]] = {s.key: [] for s in stages}
     stds: dict[str, list[np.ndarray]] = {s.key: [] for s in stages}
@@ -244,7 +243,7 @@ def _track_moments(tracks, mapping: FittedMapping, stages: Sequence[Stage]) -> d
         for s in stages:
             values = comps.get(s.method, raw)
             if s.scaled:
-                values = scalers[s.key].apply(values).astype(np.float64)
+                values = mapping.scale(values, s.method, s.kind, s.scaling).astype(np.float64)
             means[s.key].append(values.mean(axis=0))
             stds[s.key].append(values.std(axis=0))
     return {k: (_compact(np.stack(means[k])), _compact(np.stack(stds[k]))) for k in means}

@@ -164,8 +164,11 @@ class FittedMapping:
         self, features: np.ndarray, method: str = "raw", kind: str = "standard", scaling: str = "features"
     ) -> np.ndarray:
         """(N, D) features -> (N, 10) float32 components in [0, 1], in component order."""
-        comps = self.components(features, method)
-        out = self.scaler(method, kind, scaling).apply(comps)
+        return self.scale(self.components(features, method), method, kind, scaling)
+
+    def scale(self, components: np.ndarray, method: str, kind: str, scaling: str) -> np.ndarray:
+        """The second half of `transform`: (N, 10) components of `method` -> [0, 1], ordered."""
+        out = self.scaler(method, kind, scaling).apply(components)
         order = self.arrays.get(f"{method}.{kind}.{scaling}.order")
         return out if order is None else out[:, order.astype(np.int64)]
 
