@@ -41,10 +41,29 @@ def test_contract(name):
 
 @pytest.mark.parametrize("name", list(SCENES))
 @pytest.mark.parametrize("fill", [0.0, 1.0, "sweep"])
-def test_renders_pinned_and_sweeping(ctx, name, fill):
-    frames = [np.full(10, fill)] * 3 if fill != "sweep" else [np.full(10, i / 5) for i in range(6)]
-    img = render(ctx, load_scene(name), (192, 108), frames)
-    assert img[..., :3].std() > 3, "the frame is a flat colour"
+def test_a_4s_clip_pinned_and_sweeping(ctx, name, fill):
+    """4 s at 30 fps and 640x360, every frame drawn; a few read back and looked at."""
+    from audioviz.render.stills import parameter_sweep
+
+    values = parameter_sweep(120) if fill == "sweep" else np.full((120, 10), fill, dtype="f4")
+    size = (640, 360)
+    fbo = ctx.framebuffer([ctx.renderbuffer(size, 4)], ctx.depth_renderbuffer(size))
+    assert ctx.error in ("GL_NO_ERROR", "GL_INVALID_OPERATION")  # clears what releasing the last one left
+    fbo.use()
+    scene = load_scene(name)
+    scene.setup(ctx, size, seed=3)
+    shots = []
+    for f in range(120):
+        fbo.use()
+        scene.draw(f / 30, 1 / 30, values[f])
+        if f in (0, 59, 119):
+            shots.append(np.frombuffer(fbo.read(components=4), np.uint8).reshape(360, 640, 4)[..., :3].astype(int))
+    assert ctx.error == "GL_NO_ERROR"
+    fbo.release()
+    for img in shots:
+        assert img.std() > 3, "a flat frame"
+    if fill == "sweep":
+        assert np.abs(shots[0] - shots[-1]).mean() > 1, "four seconds of sweeping changed nothing"
 
 
 @pytest.mark.parametrize("name", list(SCENES))

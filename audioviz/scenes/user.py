@@ -1,0 +1,177 @@
+"""Scenes a user brings as a file: a Python module with a Scene subclass, or one GLSL fragment
+shader in the style of ShaderToy and similar tools.
+
+A fragment shader declares what it reads, any of:
+
+    uniform float u_time;          // seconds (iTime also works)
+    uniform vec2 u_resolution;     // pixels (iResolution, a vec3, also works)
+    uniform float p0, p1, ... p9;  // the ten parameters in [0, 1], or:
+    uniform float u_params[10];
+
+and writes its colour either from `void main()` to its own `out vec4`, or from ShaderToy's
+`void mainImage(out vec4 fragColor, in vec2 fragCoord)`. Lines such as
+
+    // param p0 hue: colour of the waves
+
+name and describe a parameter; `// importance p3 p0 ...` orders them. Compiler errors name the
+shader file and its own line numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SceneError
+from .base import N_PARAMS, Param, Scene, _compile_error
+
+USER_SUFFIXES = (".py", ".frag", ".glsl", ".fs")
+
+_PARAM_DOC = re.compile(r"^\s*//\s*param\s+p(\d)\s+(\w+)\s*(?::\s*(.*))?$", re.MULTILINE)
+_IMPORTANCE = re.compile(r"^\s*//\s*importance\s+(.*)$", re.MULTILINE)
+_VERSION = re.compile(r"^\s*#version[^\n]*\n", re.MULTILINE)
+
+VERTEX = """#version 330 core
+void main() {
+    // one triangle that covers the screen
+    vec2 p = vec2(float((gl_VertexID & 1) << 2) - 1.0, float((gl_VertexID & 2) << 1) - 1.0);
+    gl_Position = vec4(p, 0.0, 1.0);
+}
+"""
+
+
+def is_user_scene(name: str) -> bool:
+    """A --scene value that names a file rather than a built-in scene."""
+    return Path(name).suffix.lower() in USER_SUFFIXES or "/" in name or "\\" in name
+
+
+def load_user_scene_class(path: str) -> type[Scene]:
+    p = Path(path)
+    if not p.is_file():
+        raise SceneError(f"{path}: no such scene file")
+    if p.suffix.lower() == ".py":
+        return _python_scene(p)
+    return fragment_scene_class(p.read_text(errors="replace"), p.name)
+
+
+def _python_scene(path: Path) -> type[Scene]:
+    """The one Scene subclass defined in the module at `path`."""
+    module_name = "audioviz_user_scene_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses and pickling look modules up by name
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        raise SceneError(f"{path.name}:{e.lineno}: {e.msg}") from None
+    except Exception as e:  # the user's code may raise anything at import; say where
+        tb = e.__traceback__
+        line = None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == str(path):
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        where = f"{path.name}:{line}" if line else path.name
+        raise SceneError(f"{where}: {type(e).__name__}: {e}") from None
+    found = [v for v in vars(module).values()
+             if isinstance(v, type) and issubclass(v, Scene) and v is not Scene and v.__module__ == module_name]
+    if len(found) != 1:
+        what = "no Scene subclass" if not found else f"{len(found)} Scene subclasses ({', '.join(c.__name__ for c in found)})"
+        raise SceneError(f"{path.name}: defines {what}; a scene file must define exactly one")
+    cls = found[0]
+    if not cls.name:
+        cls.name = path.stem
+    cls.validate()
+    return cls
+
+
+def _declared_params(source: str) -> tuple[tuple[Param, ...], tuple[str, ...]]:
+    names = [f"p{i}" for i in range(N_PARAMS)]
+    docs = [f"parameter {i} of the shader" for i in range(N_PARAMS)]
+    for m in _PARAM_DOC.finditer(source):
+        i = int(m.group(1))
+        names[i], docs[i] = m.group(2), (m.group(3) or docs[i]).strip()
+    params = tuple(Param(n, d) for n, d in zip(names, docs))
+    importance: tuple[str, ...] = ()
+    m = _IMPORTANCE.search(source)
+    if m:
+        # the shader's own uniform names (p3) or the names given to them
+        alias = {f"p{i}": n for i, n in enumerate(names)}
+        importance = tuple(alias.get(w, w) for w in m.group(1).split())
+    return params, importance
+
+
+def fragment_source(source: str) -> str:
+    """The user's shader made whole: a #version line, iTime/iResolution if used, a main()."""
+    version = _VERSION.search(source)
+    head, body = "#version 330 core\n", source
+    if version:  # it must come first; an empty line keeps its place so line numbers hold
+        head, body = version.group(0), source[: version.start()] + "\n" + source[version.end():]
+    extra = []
+    declares = lambda name: re.search(rf"uniform\s+\w+\s+[^;]*\b{name}\b", source)  # noqa: E731
+    if re.search(r"\biTime\b", source) and not declares("iTime"):
+        extra.append("uniform float iTime;")
+    if re.search(r"\biResolution\b", source) and not declares("iResolution"):
+        extra.append("uniform vec3 iResolution;")
+    tail = ""
+    if re.search(r"\bmainImage\s*\(", source) and not re.search(r"\bvoid\s+main\s*\(", source):
+        tail = "\nout vec4 audioviz_frag_color;\nvoid main() { mainImage(audioviz_frag_color, gl_FragCoord.xy); }\n"
+    # #line keeps the compiler's line numbers those of the user's file
+    return head + "\n".join(extra) + "\n#line 1\n" + body + tail
+
+
+def fragment_scene_class(source: str, filename: str = "shader.frag") -> type[Scene]:
+    params, importance = _declared_params(source)
+    stem = Path(filename).stem
+
+    class FragmentScene(Scene):
+        name = stem
+        description = f"fragment shader {filename}"
+
+        def setup(self, ctx, size, seed):
+            try:
+                self.prog = ctx.program(vertex_shader=VERTEX, fragment_shader=fragment_source(source))
+            except Exception as e:  # moderngl.Error carries the compiler log
+                raise _compile_error(e, {"fragment_shader": filename, "vertex_shader": filename}) from None
+            self.vao = ctx.vertex_array(self.prog, [])
+            w, h = size
+            self._set(("u_resolution",), (float(w), float(h)))
+            self._set(("iResolution",), (float(w), float(h), 1.0))
+            self._set(("u_seed",), float(seed % 65536))
+            self.singles = [self.prog.get(f"p{i}", None) for i in range(N_PARAMS)]
+            self.array = self.prog.get("u_params", None)
+            self.times = [u for u in (self.prog.get("u_time", None), self.prog.get("iTime", None)) if u is not None]
+            self.dt = self.prog.get("u_dt", None)
+            if self.array is None and not any(self.singles):
+                raise SceneError(
+                    f"{filename}: reads none of the parameters; declare uniform float p0 ... p9 or u_params[10]"
+                )
+
+        def _set(self, names, value):
+            for n in names:
+                u = self.prog.get(n, None)
+                if u is not None:
+                    u.value = value
+
+        def draw(self, t, dt, values):
+            for u in self.times:
+                u.value = t
+            if self.dt is not None:
+                self.dt.value = dt
+            for u, v in zip(self.singles, values):
+                if u is not None:
+                    u.value = float(v)
+            if self.array is not None:
+                self.array.write(np.asarray(values[: self.array.array_length], dtype="f4").tobytes())
+            self.vao.render(vertices=3)
+
+    FragmentScene.params = params
+    FragmentScene.importance = importance
+    FragmentScene.__name__ = FragmentScene.__qualname__ = f"FragmentScene_{stem}"
+    FragmentScene.validate()
+    return FragmentScene
