@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-from fractions import Fraction
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -298,7 +297,7 @@ def preview_file(
     from .extract.registry import load_model
     from .render.context import create_context
     from .render.sheet import grid, label, mmss, write_png
-    from .render.stills import STEP_FPS, cell_size, evenly_spread, render_stills
+    from .render.stills import cell_size, evenly_spread, render_stills, step_fps
     from .scenes.registry import load_scene
 
     t0 = time.perf_counter()
@@ -313,21 +312,21 @@ def preview_file(
         feats = extractor.features(track.samples, progress=progress)
         state = fitted_mapping(config.mapping, extractor, feats.values, config.seed)
         params = map_features(feats.values, state, type(scene), config.mapping, config.seed)
-        fps = Fraction(STEP_FPS)
+        fps = step_fps(track.duration)
         n_frames = frame_count(track.duration, fps)
         per_frame = frame_values(params, feats.centres, feats.starts, n_frames, fps,
                                  config.timeline.interpolate, config.timeline.smoothing)
         picks = evenly_spread(n_frames, columns * rows)
         size = cell_size(config.video.size, cell)
-        stills = render_stills(scene, per_frame, STEP_FPS, picks, size, config.seed, ctx)
+        stills = render_stills(scene, per_frame, float(fps), picks, size, config.seed, ctx)
     finally:
         ctx.release()
     for img, f in zip(stills, picks):
-        label(img, mmss(f / STEP_FPS), scale=max(2, size[0] // 240))
+        label(img, mmss(f / fps), scale=max(2, size[0] // 240))
     title = f"{Path(audio).name}   scene {scene.name}   model {extractor.name}   mapping {describe_mapping(config.mapping, state)['method']}"
     path = write_png(output, grid(stills, columns, title=title))
     return {"output": str(path), "frames": len(stills), "cell": f"{size[0]}x{size[1]}",
-            "times": [round(f / STEP_FPS, 2) for f in picks], "wall_seconds": round(time.perf_counter() - t0, 3)}
+            "times": [round(float(f / fps), 2) for f in picks], "wall_seconds": round(time.perf_counter() - t0, 3)}
 
 
 def scene_sheet(

@@ -8,6 +8,7 @@ only the frames wanted), and shows what the video shows at t.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -15,8 +16,14 @@ from ..scenes.base import Scene
 from .context import create_context
 
 # frames per second at which stills step through time: enough for integrated speeds to land
-# where the video's do, few enough that a whole song steps through in a second or two
+# where the video's do; a long song takes bigger steps, so that no preview needs more than
+# MAX_STEPS draws (integrated speeds stay right: each step adds speed * its own dt)
 STEP_FPS = 10
+MAX_STEPS = 1200
+
+
+def step_fps(duration: float) -> Fraction:
+    return min(Fraction(STEP_FPS), Fraction(MAX_STEPS / max(duration, 1e-3)).limit_denominator(1000))
 
 
 def parameter_sweep(n: int, fps: float = 30.0) -> np.ndarray:
