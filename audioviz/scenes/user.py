@@ -106,6 +106,11 @@ def _declared_params(source: str) -> tuple[tuple[Param, ...], tuple[str, ...]]:
     return params, importance
 
 
+def _uses_undeclared(source: str, name: str) -> bool:
+    used = re.search(rf"\b{name}\b", source)
+    return bool(used) and not re.search(rf"uniform\s+\w+\s+[^;]*\b{name}\b", source)
+
+
 def fragment_source(source: str) -> str:
     """The user's shader made whole: a #version line, iTime/iResolution if used, a main()."""
     version = _VERSION.search(source)
@@ -113,10 +118,9 @@ def fragment_source(source: str) -> str:
     if version:  # it must come first; an empty line keeps its place so line numbers hold
         head, body = version.group(0), source[: version.start()] + "\n" + source[version.end():]
     extra = []
-    declares = lambda name: re.search(rf"uniform\s+\w+\s+[^;]*\b{name}\b", source)  # noqa: E731
-    if re.search(r"\biTime\b", source) and not declares("iTime"):
+    if _uses_undeclared(source, "iTime"):
         extra.append("uniform float iTime;")
-    if re.search(r"\biResolution\b", source) and not declares("iResolution"):
+    if _uses_undeclared(source, "iResolution"):
         extra.append("uniform vec3 iResolution;")
     tail = ""
     if re.search(r"\bmainImage\s*\(", source) and not re.search(r"\bvoid\s+main\s*\(", source):
