@@ -33,6 +33,8 @@ _EXPORTS = {
     "map_features": "audioviz.pipeline",
     "fit_folder": "audioviz.pipeline",
     "analyze_folder": "audioviz.pipeline",
+    "Batch": "audioviz.batch",
+    "compare_file": "audioviz.compare",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -57,6 +57,9 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object with the results on stdout.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed for everything random: the scene, --order random, K-Means.")]
 SceneOpt = Annotated[str, typer.Option("--scene", "-s", help="Scene name (see `audioviz scenes`).")]
+LayerOpt = Annotated[Optional[str], typer.Option(
+    "--layer", help="Which layer of the model gives the features, by the paper's name, e.g. L15 for vgg16 "
+    "(`audioviz models` lists them; default: the model's own).", show_default=False)]
 
 
 class Mapping(str, Enum):
@@ -105,6 +108,7 @@ def render(
     audio: AudioArg,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="MP4 to write (default: ./<song>.mp4).")] = None,
     model: ModelOpt = "ae_shared",
+    layer: LayerOpt = None,
     scene: SceneOpt = "bar",
     mapping: MappingOpt = Mapping.auto,
     scaler: ScalerOpt = Scaler.standard,
@@ -128,7 +132,7 @@ def render(
 
     w, h = parse_size(size)
     config = RenderConfig(
-        model=model, scene=scene, seed=seed, device=device.value,
+        model=model, layer=layer, scene=scene, seed=seed, device=device.value,
         video=VideoConfig(w, h, fps), encoder=EncoderConfig(crf=crf, preset=preset),
         timeline=TimelineConfig(interpolate=not no_interpolate, smoothing=smoothing),
         mapping=_mapping_config(mapping, scaler, scaling, order, fit),
@@ -151,6 +155,7 @@ def extract(
     audio: AudioArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write: .npy, .csv or .json by extension.")],
     model: ModelOpt = "ae_shared",
+    layer: LayerOpt = None,
     mapped: Annotated[bool, typer.Option("--mapped", help="Write the scene's final parameters instead of the raw features.")] = False,
     scene: SceneOpt = "bar",
     mapping: MappingOpt = Mapping.auto,
@@ -168,11 +173,12 @@ def extract(
 
     if mapped:
         config = _mapping_config(mapping, scaler, scaling, order, fit)
-        feats, params, names = extract_params(audio, model, scene, config, seed, device.value, progress=_progress(quiet))
+        feats, params, names = extract_params(audio, model, scene, config, seed, device.value, progress=_progress(quiet),
+                                              layer=layer)
         write_features(output, feats, model, values=params, columns=names)
         what = f"{params.shape[0]} segments x {params.shape[1]} {scene} parameters"
     else:
-        feats = extract_features(audio, model, device.value, progress=_progress(quiet))
+        feats = extract_features(audio, model, device.value, progress=_progress(quiet), layer=layer)
         write_features(output, feats, model)
         what = f"{feats.values.shape[0]} segments x {feats.values.shape[1]} features"
     if not quiet:
@@ -189,6 +195,7 @@ def fit(
     folder: FolderArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Fitted mapping to write: OUTPUT.npz (arrays) and OUTPUT.json (summary).")],
     model: ModelOpt = "ae_shared",
+    layer: LayerOpt = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = Device.auto,
     no_cache: NoCacheOpt = False,
@@ -198,7 +205,8 @@ def fit(
     """Fit scalers, PCA and K-Means on every track under FOLDER, for `render --fit OUTPUT`."""
     from .pipeline import fit_folder
 
-    result = fit_folder(folder, output, model, seed, device.value, cache=not no_cache, progress=_progress(quiet))
+    result = fit_folder(folder, output, model, seed, device.value, cache=not no_cache, progress=_progress(quiet),
+                        layer=layer)
     if json_out:
         typer.echo(json.dumps(result.as_dict()))
     elif not quiet:
@@ -215,6 +223,7 @@ def analyze(
     folder: FolderArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Report folder: PNG figures and index.html.")],
     model: ModelOpt = "ae_shared",
+    layer: LayerOpt = None,
     fma_metadata: Annotated[Optional[Path], typer.Option(help="FMA's metadata folder (with tracks.csv): group tracks by genre instead of sub-folder.")] = None,
     fit: Annotated[str, typer.Option("--fit", help="Statistics to map with: folder (fit on FOLDER itself), model, or a file made by `audioviz fit`.")] = "folder",
     seed: SeedOpt = 0,
@@ -227,7 +236,7 @@ def analyze(
     from .pipeline import analyze_folder
 
     result = analyze_folder(folder, output, model, fma_metadata, fit, seed, device.value,
-                            cache=not no_cache, progress=_progress(quiet))
+                            cache=not no_cache, progress=_progress(quiet), layer=layer)
     if json_out:
         typer.echo(json.dumps(result))
     elif not quiet:
@@ -248,54 +257,91 @@ class Optimizer(str, Enum):
     sgd = "sgd"
 
 
+class LabelsFrom(str, Enum):
+    folders = "folders"
+    fma = "fma"
+
+
+class Subset(str, Enum):
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
 @app.command()
 @handles_errors
 def train(
     data_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Run folder: checkpoints, log, model card. Rerun to resume.")],
-    model: Annotated[str, typer.Option("--model", "-m", help="Variant to train: ae, ae_shared or ae_skip.")] = "ae_shared",
+    model: Annotated[str, typer.Option("--model", "-m", help="What to train: ae, ae_shared, ae_skip (autoencoders) or alexnet, vgg11, vgg13, vgg16 (genre classifiers).")] = "ae_shared",
     preset: Annotated[Preset, typer.Option(help="compact: the bundled models' size; paper: the paper's configuration; tiny: a smoke test.")] = Preset.compact,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs (default: from the preset).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Batch size (default: from the preset).")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Learning rate (default: from the preset).")] = None,
     optimizer: Annotated[Optional[Optimizer], typer.Option(help="Optimizer (default: from the preset).")] = None,
-    val_fraction: Annotated[float, typer.Option(help="Share of tracks held out for validation.")] = 0.1,
+    val_fraction: Annotated[Optional[float], typer.Option(help="Share of tracks held out for validation (default 0.1; classifiers: 0.2 of each class).")] = None,
     max_segments_per_track: Annotated[int, typer.Option(help="Evenly spaced segments kept per track (0: all).")] = 0,
-    bypass_dropout: Annotated[Optional[float], typer.Option(help="Share of batches trained through the code alone (default: from the preset).")] = None,
+    bypass_dropout: Annotated[Optional[float], typer.Option(help="Autoencoders: share of batches trained through the code alone (default: from the preset).")] = None,
+    fma_metadata: Annotated[Optional[Path], typer.Option(help="Classifiers: FMA's metadata folder (with tracks.csv); labels are FMA's top genres, splits FMA's own.")] = None,
+    subset: Annotated[Optional[Subset], typer.Option(help="Classifiers with FMA: keep the tracks of this subset (medium includes small).")] = None,
+    labels_from: Annotated[Optional[LabelsFrom], typer.Option(help="Classifiers: fma (needs --fma-metadata) or folders (the first folder under DATA_DIR names each file's class). Default: fma when --fma-metadata is given.")] = None,
+    balance: Annotated[Optional[bool], typer.Option("--balance/--no-balance", help="Classifiers: weight the loss so that every class counts equally (default: from the preset).", show_default=False)] = None,
+    pretrained: Annotated[bool, typer.Option("--pretrained", help="Classifiers: start from torchvision's ImageNet weights in torch's cache (never downloaded; needs --preset paper).")] = False,
+    pretrained_file: Annotated[Optional[Path], typer.Option(help="Classifiers: start from this ImageNet weights file (torchvision's format).")] = None,
     seed: int = 0,
     device: DeviceOpt = Device.auto,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ):
-    """Train an autoencoder on every audio file under DATA_DIR (resumable)."""
-    from .extract.train import TrainConfig, Trainer
+    """Train an autoencoder or a genre classifier on the audio files under DATA_DIR (resumable)."""
+    from .extract.train import make_trainer
 
-    config = TrainConfig.from_preset(
-        preset.value, model=model, epochs=epochs, batch_size=batch_size, lr=lr,
+    trainer = make_trainer(
+        data_dir, output, model, preset.value, progress=_progress(quiet), epochs=epochs, batch_size=batch_size, lr=lr,
         optimizer=optimizer.value if optimizer else None, val_fraction=val_fraction,
         max_segments_per_track=max_segments_per_track, bypass_dropout=bypass_dropout,
+        fma_metadata=fma_metadata, subset=subset.value if subset else None,
+        labels_from=labels_from.value if labels_from else None, balance=balance,
+        pretrained=str(pretrained_file) if pretrained_file else ("imagenet" if pretrained else None),
         seed=seed, device=device.value,
     )
     try:
-        summary = Trainer(data_dir, output, config, progress=_progress(quiet)).run()
+        summary = trainer.run()
     except KeyboardInterrupt:
         typer.echo(f"interrupted; run the same command again to continue from {output}", err=True)
         raise typer.Exit(130)
     if json_out:
         typer.echo(json.dumps(summary))
     elif not quiet:
-        typer.echo(f"best model: {summary['best']} (epoch {summary['best_epoch']}); card: {output / 'model.md'}", err=True)
+        held = next((f" held-out track-level accuracy {summary[k]:.1%} ({k.split('_')[0]})"
+                     for k in ("test_track_acc", "val_track_acc") if k in summary), "")
+        typer.echo(f"best model: {summary['best']} (epoch {summary['best_epoch']}{',' if held else ''}{held}); "
+                   f"card: {output / 'model.md'}", err=True)
         for line in summary["failed_tracks"]:
             typer.echo(f"skipped {line}", err=True)
 
 
 @app.command()
-def models():
-    """List the bundled models."""
+def models(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also say what each feature layer is.")] = False,
+):
+    """List the bundled models with their feature layers (--layer) and feature sizes."""
     from .extract.registry import available_models
 
-    for spec in available_models():
-        typer.echo(f"{spec.name:<10} {spec.description}")
+    specs = available_models()
+    layers = {
+        spec.name: ", ".join(
+            f"{layer.name} ({layer.size}{', default' if len(spec.layers) > 1 and layer.name == spec.default_layer else ''})"
+            for layer in spec.layers
+        )
+        for spec in specs
+    }
+    width = max(len(text) for text in layers.values())
+    for spec in specs:
+        typer.echo(f"{spec.name:<10} {spec.family:<12} {layers[spec.name]:<{width}}  {spec.description}")
+        if verbose:
+            for layer in spec.layers:
+                typer.echo(f"    {layer.name:<5} {layer.size:>4} features: {layer.what}")
 
 
 @app.command()
@@ -304,6 +350,7 @@ def preview(
     audio: AudioArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.")],
     model: ModelOpt = "ae_shared",
+    layer: LayerOpt = None,
     scene: SceneOpt = "bar",
     mapping: MappingOpt = Mapping.auto,
     scaler: ScalerOpt = Scaler.standard,
@@ -325,7 +372,7 @@ def preview(
     w, h = parse_size(size)
     columns, rows = parse_size(grid)
     config = RenderConfig(
-        model=model, scene=scene, seed=seed, device=device.value, video=VideoConfig(w, h),
+        model=model, layer=layer, scene=scene, seed=seed, device=device.value, video=VideoConfig(w, h),
         timeline=TimelineConfig(smoothing=smoothing), mapping=_mapping_config(mapping, scaler, scaling, order, fit),
     )
     result = preview_file(audio, output, config, columns, rows, progress=_progress(quiet))
@@ -365,6 +412,164 @@ def scenes(
             order = {n: i for i, n in enumerate(cls.importance_order())}
             for i, p in enumerate(cls.params):
                 typer.echo(f"    p{i} {p.name:<14} {p.description} (importance {order[p.name] + 1})")
+
+
+def _usage_errors():
+    from .errors import ConfigError, InputError, ModelError, SceneError
+
+    return ConfigError, InputError, ModelError, SceneError
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@app.command()
+@handles_errors
+def batch(
+    in_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively; its layout (FMA's 000/000002.mp3) is mirrored.", show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder for the videos and report.csv.", show_default=False)],
+    model: ModelOpt = "ae_shared",
+    layer: LayerOpt = None,
+    scene: SceneOpt = "bar",
+    mapping: MappingOpt = Mapping.auto,
+    scaler: ScalerOpt = Scaler.standard,
+    scaling: ScalingOpt = Scaling.auto,
+    order: OrderOpt = "fixed",
+    fit: FitOpt = "model",
+    fps: Annotated[str, typer.Option(help="Frames per second, e.g. 30, 60 or 30000/1001.")] = "30",
+    size: Annotated[str, typer.Option(help="Video size WIDTHxHEIGHT (even numbers).")] = "1280x720",
+    smoothing: Annotated[float, typer.Option(help="Time constant of the moving average, in seconds (0: off).")] = 0.2,
+    no_interpolate: Annotated[bool, typer.Option("--no-interpolate", help="Hold each segment's values instead of gliding between them.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed for everything random: scenes, --order random, K-Means, --shuffle.")] = 0,
+    device: DeviceOpt = Device.auto,
+    crf: Annotated[int, typer.Option(help="x264 quality: lower is better and larger (18-28 is sane).")] = 20,
+    preset: Annotated[str, typer.Option(help="x264 speed preset (ultrafast ... veryslow).")] = "veryfast",
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Tracks rendered at once, each worker with its own model, GL context and encoder (default: half the cores, at least 2; 2 on a 2-core machine).", show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Render again the videos that are already complete (and refit with --fit-on-batch).")] = False,
+    fit_on_batch: Annotated[bool, typer.Option("--fit-on-batch", help="First fit the mapping on the batch's own tracks (as `audioviz fit`, kept as OUT_DIR/mapping.npz), then render with it.")] = False,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Render at most this many tracks (after --include and --shuffle).", show_default=False)] = None,
+    shuffle: Annotated[bool, typer.Option("--shuffle", help="Take the tracks in a random order drawn from --seed (with --limit: a random sample).")] = False,
+    include: Annotated[Optional[list[str]], typer.Option("--include", help="Only files matching this glob: '*.mp3' matches names, '000/*' paths; repeat for more.", show_default=False)] = None,
+    fma_metadata: Annotated[Optional[Path], typer.Option(help="FMA's metadata folder (with tracks.csv): add each track's top genre to the report.", show_default=False)] = None,
+    report: Annotated[Optional[Path], typer.Option(help="Where to write the report: .csv or .json (default OUT_DIR/report.csv).", show_default=False)] = None,
+    no_cache: NoCacheOpt = False,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
+):
+    """Render a video of every audio file under IN_DIR into OUT_DIR; rerun to resume.
+
+    Exit status: 0 when every track rendered (or was complete already), 1 when some failed
+    (the report says why), 2 for a usage error, 130 when interrupted.
+    """
+    import signal
+
+    from .batch import DONE, FAILED, Batch
+    from .config import EncoderConfig, RenderConfig, TimelineConfig, VideoConfig, parse_size
+
+    try:
+        w, h = parse_size(size)
+        config = RenderConfig(
+            model=model, layer=layer, scene=scene, seed=seed, device=device.value,
+            video=VideoConfig(w, h, fps), encoder=EncoderConfig(crf=crf, preset=preset),
+            timeline=TimelineConfig(interpolate=not no_interpolate, smoothing=smoothing),
+            mapping=_mapping_config(mapping, scaler, scaling, order, fit),
+        )
+        job = Batch(in_dir, out_dir, config, jobs=jobs, overwrite=overwrite, fit_on_batch=fit_on_batch, limit=limit,
+                    shuffle=shuffle, include=tuple(include or ()), fma_metadata=fma_metadata, report=report,
+                    cache=not no_cache)
+    except _usage_errors() as e:
+        _fail(str(e), 2)
+    progress = _progress(quiet)
+
+    def on_track(r):
+        from tqdm import tqdm
+
+        if r.status == FAILED and not quiet:
+            tqdm.write(f"failed {r.input}: {r.reason}", file=sys.stderr)
+        elif r.status == DONE and not quiet and not progress:
+            tqdm.write(f"rendered {r.output} in {r.seconds:.1f} s", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill` stops as cleanly as Ctrl-C
+    try:
+        result = job.run(progress=progress, on_track=on_track)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; complete videos are kept, run the same command again to resume "
+                   f"(report: {job.report_path})", err=True)
+        raise typer.Exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    s = result.summary()
+    if json_out:
+        typer.echo(json.dumps(result.as_dict()))
+    elif not quiet:
+        fitted = f", mapping fitted on the batch: {result.mapping}" if result.mapping else ""
+        typer.echo(f"batch of {len(result.tracks)} tracks: {s['done']} rendered, {s['skipped']} already complete, "
+                   f"{s['failed']} failed, in {result.seconds:.1f} s with {result.jobs} job(s){fitted}; "
+                   f"report: {result.report}", err=True)
+    if s["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handles_errors
+def compare(
+    audio: AudioArg,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="MP4 to write (default: ./<song>-compare.mp4).")] = None,
+    models: Annotated[str, typer.Option("--models", help="Models, comma-separated (names or .pt checkpoints; NAME@LAYER for a classifier's layer).")] = "ae,ae_shared,ae_skip",
+    scenes: Annotated[str, typer.Option("--scenes", help="Scenes, comma-separated (see `audioviz scenes`).")] = "bar",
+    mappings: Annotated[str, typer.Option("--mappings", help="Mapping methods, comma-separated: auto, raw, pca, kmeans, kmeans-pca.")] = "auto",
+    layout: Annotated[str, typer.Option(help="Grid as COLUMNSxROWS, or auto (as square as the tile count allows).")] = "auto",
+    tile_size: Annotated[Optional[str], typer.Option(help="Size of each tile, WIDTHxHEIGHT (default: the largest 16:9 tiles that fit --size).", show_default=False)] = None,
+    size: Annotated[Optional[str], typer.Option(help="Size of the whole video, WIDTHxHEIGHT, the grid centred in it (default: 1280x720, or just the grid with --tile-size).", show_default=False)] = None,
+    scaler: ScalerOpt = Scaler.standard,
+    scaling: ScalingOpt = Scaling.auto,
+    order: OrderOpt = "fixed",
+    fit: FitOpt = "model",
+    fps: Annotated[str, typer.Option(help="Frames per second, e.g. 30, 60 or 30000/1001.")] = "30",
+    smoothing: Annotated[float, typer.Option(help="Time constant of the moving average, in seconds (0: off).")] = 0.2,
+    no_interpolate: Annotated[bool, typer.Option("--no-interpolate", help="Hold each segment's values instead of gliding between them.")] = False,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = Device.auto,
+    crf: Annotated[int, typer.Option(help="x264 quality: lower is better and larger (18-28 is sane).")] = 20,
+    preset: Annotated[str, typer.Option(help="x264 speed preset (ultrafast ... veryslow).")] = "veryfast",
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
+):
+    """Render one video of AUDIO with a labelled tile for every model x mapping x scene."""
+    from .compare import compare_file, parse_list, plan_layout
+    from .config import (
+        EncoderConfig,
+        MappingConfig,
+        RenderConfig,
+        TimelineConfig,
+        VideoConfig,
+        parse_size,
+    )
+
+    try:
+        model_list, scene_list = parse_list(models, "models"), parse_list(scenes, "scenes")
+        mapping_list = parse_list(mappings, "mappings")
+        for m in mapping_list:
+            MappingConfig(method=m)
+        tile = parse_size(tile_size) if tile_size is not None else None
+        frame = parse_size(size) if size is not None else None
+        grid = plan_layout(model_list, mapping_list, scene_list, layout, tile, frame)
+        config = RenderConfig(
+            seed=seed, device=device.value, video=VideoConfig(*grid.size, fps),
+            encoder=EncoderConfig(crf=crf, preset=preset),
+            timeline=TimelineConfig(interpolate=not no_interpolate, smoothing=smoothing),
+            mapping=_mapping_config(Mapping.auto, scaler, scaling, order, fit),
+        )
+    except _usage_errors() as e:
+        _fail(str(e), 2)
+    result = compare_file(audio, output, model_list, scene_list, mapping_list, (grid.columns, grid.rows), grid.tile,
+                          config, progress=_progress(quiet), size=grid.size)
+    if json_out:
+        typer.echo(json.dumps(result.as_dict()))
+    elif not quiet:
+        typer.echo(f"wrote {result.output}: {len(result.tiles)} tiles of {result.tile} in {result.layout} "
+                   f"({result.size}), {result.frames} frames, in {result.wall_seconds:.1f} s", err=True)
 
 
 def main() -> None:

@@ -127,6 +127,8 @@ class MappingConfig:
 @dataclass(frozen=True)
 class RenderConfig:
     model: str = "ae_shared"
+    # the model's feature layer (a classifier's, by the paper's name); None: the model's default
+    layer: str | None = None
     scene: str = "bar"
     seed: int = 0
     device: str = "auto"

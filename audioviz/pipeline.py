@@ -30,6 +30,7 @@ class RenderResult:
     fps: float
     size: str
     model: str
+    layer: str
     scene: str
     mapping: dict
     segments: int
@@ -46,12 +47,16 @@ def default_output(audio: str | os.PathLike) -> Path:
     return Path.cwd() / (Path(audio).stem + ".mp4")
 
 
-def extract_features(audio: str | os.PathLike, model: str = "ae_shared", device: str = "auto", progress: bool = False):
-    """Per-segment features of a whole track (one batched pass): an `extract.features.Features`."""
+def extract_features(
+    audio: str | os.PathLike, model: str = "ae_shared", device: str = "auto", progress: bool = False,
+    layer: str | None = None,
+):
+    """Per-segment features of a whole track (one batched pass): an `extract.features.Features`.
+    `layer` picks a classifier's feature layer (None: the model's default)."""
     from .extract.registry import load_model
 
     check_readable(audio)  # a missing file is reported before seconds go into loading a model
-    extractor = load_model(model, device)
+    extractor = load_model(model, device, layer)
     samples = decode(audio, extractor.sample_rate, progress=progress).samples
     return extractor.features(samples, progress=progress)
 
@@ -62,21 +67,34 @@ def fitted_mapping(config: MappingConfig, extractor, features: np.ndarray, seed:
     from .mapping.fitted import FittedMapping
 
     if config.fit == "track":
-        return FittedMapping.fit(features, seed, model=extractor.name, fitted_on="track")
+        return FittedMapping.fit(features, seed, model=extractor.name, layer=extractor.layer, fitted_on="track")
     if config.fit == "model":
         if extractor.mapping is None:
             raise ModelError(
-                f"model {extractor.name!r} carries no fitted mapping; use --fit track, or --fit FILE made by `audioviz fit`"
+                f"model {extractor.quoted} carries no fitted mapping; use --fit track, or --fit FILE made by `audioviz fit`"
             )
         return extractor.mapping
     mapping = FittedMapping.load(config.fit)
     fitted_for = mapping.meta.get("model_features", "")
     if fitted_for and extractor.features_id and not extractor.features_id.startswith(fitted_for):
+        layer = mapping.meta.get("layer")
+        fitted_with = repr(mapping.meta.get("model", "?")) + (f" (layer {layer})" if layer and layer != "code" else "")
         raise ConfigError(
-            f"{config.fit} was fitted with model {mapping.meta.get('model', '?')!r} ({fitted_for[:8]}), "
-            f"not with {extractor.name!r} ({extractor.features_id[:8]}); fit one for this model with `audioviz fit`"
+            f"{config.fit} was fitted with model {fitted_with} ({fitted_for[:8]}), "
+            f"not with {extractor.quoted} ({extractor.features_id[:8]}); fit one for this model with `audioviz fit`"
         )
     return mapping
+
+
+def check_method(config: MappingConfig, extractor) -> None:
+    """Refuse a mapping the model cannot do before any audio is decoded: raw needs ten features."""
+    from .mapping.fitted import N_PARAMS
+
+    if config.method == "raw" and extractor.feature_size != N_PARAMS:
+        raise ConfigError(
+            f"--mapping raw needs exactly {N_PARAMS} features, model {extractor.quoted} gives "
+            f"{extractor.feature_size}; use --mapping pca, kmeans or kmeans-pca"
+        )
 
 
 def describe_mapping(config: MappingConfig, state) -> dict:
@@ -111,6 +129,7 @@ def extract_params(
     seed: int = 0,
     device: str = "auto",
     progress: bool = False,
+    layer: str | None = None,
 ):
     """(Features, (N, 10) parameters, the scene's parameter names): what `render` would show."""
     from .extract.registry import load_model
@@ -118,7 +137,8 @@ def extract_params(
 
     check_readable(audio)
     scene_cls = scene_class(scene)
-    extractor = load_model(model, device)
+    extractor = load_model(model, device, layer)
+    check_method(mapping, extractor)
     feats = extractor.features(decode(audio, extractor.sample_rate, progress=progress).samples, progress=progress)
     state = fitted_mapping(mapping, extractor, feats.values, seed)
     return feats, map_features(feats.values, state, scene_cls, mapping, seed), scene_cls.param_names()
@@ -128,6 +148,7 @@ def extract_params(
 class FitResult:
     output: str
     model: str
+    layer: str
     tracks: int
     segments: int
     failed: list
@@ -146,26 +167,28 @@ def fit_folder(
     device: str = "auto",
     cache: bool = True,
     progress: bool = False,
+    layer: str | None = None,
 ) -> FitResult:
-    """Fit every mapping method on the features of all audio under `folder`; save to `output`.npz."""
+    """Fit every mapping method on the features of all audio under `folder` (of the model's
+    feature `layer`; None: its default); save to `output`.npz."""
     from .extract.collect import collect
     from .extract.registry import load_model
     from .mapping.fitted import FittedMapping
 
     t0 = time.perf_counter()
-    extractor = load_model(model, device)
+    extractor = load_model(model, device, layer)
     corpus = collect(folder, extractor, cache=cache, progress=progress)
     if not corpus.tracks:
         raise InputError(f"{folder}: none of its {len(corpus.failed)} audio files could be used")
     mapping = FittedMapping.fit(
-        corpus.stacked(), seed, model=extractor.name, model_features=extractor.features_id[:16],
+        corpus.stacked(), seed, model=extractor.name, layer=extractor.layer, model_features=extractor.features_id[:16],
         fitted_on=Path(folder).resolve().name, tracks=len(corpus.tracks),
     )
     try:
         path = mapping.save(output)
     except OSError as e:
         raise OutputError(f"{output}: cannot write the fitted mapping there ({e.strerror})") from None
-    return FitResult(str(path), extractor.name, len(corpus.tracks), corpus.segments,
+    return FitResult(str(path), extractor.name, extractor.layer, len(corpus.tracks), corpus.segments,
                      [f"{p}: {why}" for p, why in corpus.failed], list(mapping.methods),
                      round(time.perf_counter() - t0, 2))
 
@@ -205,7 +228,8 @@ def render_file(
     scene = load_scene(config.scene)
     ctx = create_context()  # first: a machine without EGL should hear so before any work is done
     try:
-        extractor = load_model(config.model, config.device)
+        extractor = load_model(config.model, config.device, config.layer)
+        check_method(config.mapping, extractor)
         t_load = time.perf_counter()
         track = decode(audio, extractor.sample_rate, progress=progress)
         t_decode = time.perf_counter()
@@ -231,6 +255,7 @@ def render_file(
         fps=float(fps),
         size=f"{config.video.width}x{config.video.height}",
         model=config.model,
+        layer=extractor.layer,
         scene=config.scene,
         mapping=describe_mapping(config.mapping, state),
         segments=len(feats.values),
@@ -256,6 +281,7 @@ def analyze_folder(
     device: str = "auto",
     cache: bool = True,
     progress: bool = False,
+    layer: str | None = None,
 ) -> dict:
     """The statistics report of `folder`: figures and index.html in `output`; returns a summary."""
     from .analysis import analyze, require_matplotlib
@@ -265,16 +291,17 @@ def analyze_folder(
     from .mapping.fitted import FittedMapping
 
     require_matplotlib()  # before minutes of extraction, not after
-    extractor = load_model(model, device)
+    extractor = load_model(model, device, layer)
     corpus = collect(folder, extractor, cache=cache, progress=progress)
     if not corpus.tracks:
         raise InputError(f"{folder}: none of its {len(corpus.failed)} audio files could be used")
     if fit == "folder":
-        mapping = FittedMapping.fit(corpus.stacked(), seed, model=extractor.name, fitted_on=Path(folder).resolve().name)
+        mapping = FittedMapping.fit(corpus.stacked(), seed, model=extractor.name, layer=extractor.layer,
+                                    fitted_on=Path(folder).resolve().name)
     else:
         mapping = fitted_mapping(MappingConfig(fit=fit), extractor, corpus.stacked(), seed)
     groups = fma_genres(fma_metadata, corpus) if fma_metadata is not None else None
-    report = analyze(corpus, mapping, output, groups, title=f"{extractor.name} on {Path(folder).resolve().name}",
+    report = analyze(corpus, mapping, output, groups, title=f"{extractor.title} on {Path(folder).resolve().name}",
                      groups_from="FMA genres" if fma_metadata is not None else "")
     return {
         "index": str(report.index), "figures": [str(f) for f in report.figures], "tracks": len(corpus.tracks),
@@ -307,7 +334,8 @@ def preview_file(
     scene = load_scene(config.scene)
     ctx = create_context()
     try:
-        extractor = load_model(config.model, config.device)
+        extractor = load_model(config.model, config.device, config.layer)
+        check_method(config.mapping, extractor)
         track = decode(audio, extractor.sample_rate, progress=progress)
         feats = extractor.features(track.samples, progress=progress)
         state = fitted_mapping(config.mapping, extractor, feats.values, config.seed)
@@ -323,7 +351,7 @@ def preview_file(
         ctx.release()
     for img, f in zip(stills, picks):
         label(img, mmss(f / fps), scale=max(2, size[0] // 240))
-    title = f"{Path(audio).name}   scene {scene.name}   model {extractor.name}   mapping {describe_mapping(config.mapping, state)['method']}"
+    title = f"{Path(audio).name}   scene {scene.name}   model {extractor.title}   mapping {describe_mapping(config.mapping, state)['method']}"
     path = write_png(output, grid(stills, columns, title=title))
     return {"output": str(path), "frames": len(stills), "cell": f"{size[0]}x{size[1]}",
             "times": [round(float(f / fps), 2) for f in picks], "wall_seconds": round(time.perf_counter() - t0, 3)}

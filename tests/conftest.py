@@ -78,6 +78,38 @@ def tiny_model(tmp_path_factory) -> Path:
     return make_tiny_checkpoint(tmp_path_factory.mktemp("models") / "tiny.pt")
 
 
+def make_tiny_classifier(path: Path, arch: str = "vgg16", seed: int = 0) -> Path:
+    """A narrow random genre classifier with standard input statistics and a fitted mapping
+    for each feature layer, as a checkpoint file (what `audioviz train --model vgg16` writes)."""
+    import torch
+
+    from audioviz.extract import checkpoint
+    from audioviz.extract.classifiers import ClassifierConfig, GenreClassifier
+    from audioviz.extract.features import normalise
+    from audioviz.extract.frontend import FrontendConfig, MFCCFrontend
+    from audioviz.mapping.fitted import FittedMapping
+
+    torch.manual_seed(seed)
+    net = GenreClassifier(ClassifierConfig(arch, ("calm", "loud"), width_divisor=32)).eval()
+    seg = MFCCFrontend().segments(music_like(12.0, seed)[:, 0])
+    flat = seg.mfcc[:, 0].permute(1, 0, 2).reshape(64, -1)
+    norm = {"kind": "standard", "mean": flat.mean(dim=1), "std": flat.std(dim=1) + 1e-3}
+    with torch.no_grad():
+        x = normalise(seg.mfcc, norm)
+        mappings = {layer: FittedMapping.fit(net.encode(x, layer).numpy(), layer=layer, fitted_on="tests")
+                    for layer in net.layers}
+    default = net.default_layer
+    ckpt = checkpoint.pack(name=f"tiny-{arch}", arch="classifier", config=net.config.to_dict(), state_dict=net.state_dict(),
+                           frontend=FrontendConfig().to_dict(), norm=norm, mapping=mappings[default].to_dict(), meta={},
+                           layer_mappings={k: m.to_dict() for k, m in mappings.items() if k != default})
+    return checkpoint.save(ckpt, path)
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tmp_path_factory) -> Path:
+    return make_tiny_classifier(tmp_path_factory.mktemp("models") / "tiny-vgg16.pt")
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

@@ -57,12 +57,16 @@ def test_render_options(tmp_path, song, tiny_model):
     (["render", "{short}", "--model", "{tiny}"], "must last at least 0.96 s"),
     (["render", "{silent}", "--model", "{tiny}"], "is silent"),
     (["extract", "{song}", "-o", "f.txt", "--model", "{tiny}"], "end the name in .npy, .csv, .json"),
+    (["render", "{song}", "--model", "{vgg}", "--mapping", "raw"],
+     "tiny-vgg16.pt' (layer L15) gives 128; use --mapping pca, kmeans or kmeans-pca"),
+    (["render", "{song}", "--model", "{vgg}", "--layer", "L9"], "has no feature layer 'L9'; its layers are L13 (64 features), L14"),
+    (["render", "{song}", "--model", "{tiny}", "--layer", "L15"], "has no feature layer 'L15'; its layers are code (10 features)"),
 ])
-def test_errors_are_one_line_and_exit_1(tmp_path, monkeypatch, song, tiny_model, args, message):
+def test_errors_are_one_line_and_exit_1(tmp_path, monkeypatch, song, tiny_model, tiny_classifier, args, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "junk.mp3").write_bytes(b"ID3" + bytes(range(256)) * 8)
     files = {
-        "song": song, "tiny": tiny_model, "junk": tmp_path / "junk.mp3",
+        "song": song, "tiny": tiny_model, "vgg": tiny_classifier, "junk": tmp_path / "junk.mp3",
         "short": write_audio(tmp_path / "short.wav", music_like(0.5)),
         "silent": write_audio(tmp_path / "silent.wav", np.zeros(44_100 * 2)),
     }
@@ -91,9 +95,28 @@ def test_extract_writes_features(tmp_path, song, tiny_model, ext):
     assert np.all((x > 0) & (x < 1)) and x.std(axis=0).max() > 0
 
 
+@pytest.mark.parametrize("layer,size", [("L13", 64), ("L14", 128), ("L15", 128)])
+def test_classifier_layers_reach_extract_and_render(tmp_path, song, tiny_classifier, layer, size):
+    out = tmp_path / "feats.npy"
+    r = run("extract", song, "--model", tiny_classifier, "--layer", layer, "-o", out, "--quiet")
+    assert r.exit_code == 0, r.stderr
+    assert np.load(out).shape == (5, size)
+    if layer == "L13":  # one render is enough to show that --layer and wide features get there
+        r = run("render", song, "--model", tiny_classifier, "--layer", layer, "--mapping", "kmeans", "--json",
+                "-o", tmp_path / "x.mp4", *FAST)
+        assert r.exit_code == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert out["layer"] == "L13" and out["mapping"]["method"] == "kmeans"
+
+
 def test_listing_models_and_scenes():
     r = run("models")
-    assert r.exit_code == 0 and [ln.split()[0] for ln in r.stdout.splitlines()] == ["ae", "ae_shared", "ae_skip"]
+    names = ["ae", "ae_shared", "ae_skip", "alexnet", "vgg11", "vgg13", "vgg16"]
+    assert r.exit_code == 0 and [ln.split()[0] for ln in r.stdout.splitlines()] == names
+    vgg16 = r.stdout.splitlines()[-1]
+    assert "L13 (256), L14 (512), L15 (512, default)" in vgg16 and "classifier" in vgg16
+    r = run("models", "--verbose")
+    assert "L8     256 features: 8th (last) conv layer" in r.stdout
     r = run("scenes", "--verbose")
     assert r.exit_code == 0 and "bar " in r.stdout and "bar5" in r.stdout
 

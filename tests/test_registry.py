@@ -14,27 +14,54 @@ from audioviz.pipeline import map_features
 from audioviz.scenes.registry import scene_class
 
 
+AUTOENCODERS = [n for n, s in MODELS.items() if s.family == "autoencoder"]
+CLASSIFIERS = [n for n, s in MODELS.items() if s.family == "classifier"]
+
+
 @pytest.mark.parametrize("name", list(MODELS))
 def test_bundled_weights_are_small_and_carded(name):
     spec = MODELS[name]
     assert spec.weights.stat().st_size <= 8 * 1024 * 1024
     card = spec.card.read_text()
-    for must in ("## Training", "validation MSE", "audioviz train", "## Data"):
+    musts = ["## Training", "audioviz train", "## Data", "## Fitted mapping"]
+    musts += ["validation MSE"] if spec.family == "autoencoder" else ["track-level accuracy", "classes: ", "width"]
+    for must in musts:
         assert must in card, f"{spec.card.name} lacks {must!r}"
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+def sections_differ(model, mapping, method="auto") -> float:
+    """How far apart the mean parameters of the clip's three sections (tone, noise bursts,
+    chords) land: the largest difference of any parameter between neighbouring sections."""
+    from audioviz.config import MappingConfig
+
+    samples = music_like(12.0, seed=1)[:, 0]
+    feats = model.features(samples)
+    assert feats.values.shape == (13, model.feature_size)
+    params = map_features(feats.values, mapping, scene_class("bar"), MappingConfig(method=method))
+    assert params.min() >= 0 and params.max() <= 1
+    thirds = [params[i * 4 : i * 4 + 4].mean(axis=0) for i in range(3)]
+    return max(np.abs(thirds[0] - thirds[1]).max(), np.abs(thirds[1] - thirds[2]).max())
+
+
+@pytest.mark.parametrize("name", AUTOENCODERS)
 def test_bundled_models_hear_different_music_differently(name):
     model = load_model(name, device="cpu")
     assert model.feature_size == 10 and model.mapping is not None
-    samples = music_like(12.0, seed=1)[:, 0]
-    feats = model.features(samples)
-    assert feats.values.shape == (13, 10)
-    params = map_features(feats.values, model.mapping, scene_class("bar"))
-    assert params.min() >= 0 and params.max() <= 1
-    # the three sections of the clip (tone, noise bursts, chords) must not map to one picture
-    thirds = [params[i * 4 : i * 4 + 4].mean(axis=0) for i in range(3)]
-    assert max(np.abs(thirds[0] - thirds[1]).max(), np.abs(thirds[1] - thirds[2]).max()) > 0.1
+    # the three sections of the clip must not map to one picture
+    assert sections_differ(model, model.mapping) > 0.1
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
+def test_bundled_classifiers_carry_a_mapping_for_every_layer(name):
+    spec = MODELS[name]
+    for layer in spec.layers:
+        model = load_model(name, device="cpu", layer=layer.name)
+        assert model.layer == layer.name and model.feature_size == layer.size
+        assert model.mapping is not None and model.mapping.feature_size == layer.size
+        assert set(model.mapping.methods) == {"pca", "kmeans", "kmeans-pca"}
+        assert sections_differ(model, model.mapping, "kmeans") > 0.1
+    assert load_model(name, device="cpu").layer == spec.default_layer
+    assert list(model.net.layers) == [layer.name for layer in spec.layers]
 
 
 def test_listing_needs_no_torch():
@@ -43,7 +70,7 @@ def test_listing_needs_no_torch():
 
     code = "import audioviz.extract.registry as r, sys; r.available_models(); print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
-    assert [m.name for m in available_models()] == ["ae", "ae_shared", "ae_skip"]
+    assert [m.name for m in available_models()] == ["ae", "ae_shared", "ae_skip", "alexnet", "vgg11", "vgg13", "vgg16"]
 
 
 def test_an_altered_bundled_file_is_refused(tmp_path, monkeypatch):

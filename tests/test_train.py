@@ -108,3 +108,19 @@ def test_no_audio_is_a_clear_error(tmp_path):
     (tmp_path / "readme.txt").write_text("hi")
     with pytest.raises(TrainingError, match="no audio files found"):
         Trainer(tmp_path, tmp_path / "run", TrainConfig.from_preset("tiny"), progress=False).run()
+
+
+def test_corpus_keeps_few_files_open(tmp_path, monkeypatch):
+    """Each memory-mapped track holds a file descriptor: FMA's 25,000 tracks must not need 25,000."""
+    from audioviz.extract.corpus import Corpus, Track
+
+    tracks = []
+    for i in range(5):
+        np.save(tmp_path / f"{i}.npy", np.full((3, 64, 96), i, dtype=np.float16))
+        tracks.append(Track(f"{i}.ogg", "train", f"{i}.npy", 3))
+    corpus = Corpus(tmp_path, tmp_path, tracks)
+    monkeypatch.setattr(Corpus, "max_open", 2)
+    pairs = np.array([[t, s] for s in range(3) for t in range(5)])
+    x = corpus.batch(pairs)
+    assert x.shape == (15, 1, 64, 96) and (x[:, 0, 0, 0] == pairs[:, 0]).all()
+    assert len(corpus._arrays) == 2

@@ -1,5 +1,6 @@
 """Self-describing checkpoints: architecture name, its config, weights, input normalisation and
-the fitted mapping, all plain data and tensors, loaded with `weights_only=True`."""
+the fitted mapping (one per feature layer for classifiers), all plain data and tensors, loaded
+with `weights_only=True`."""
 
 from __future__ import annotations
 
@@ -30,9 +31,14 @@ def pack(
     norm: dict,
     mapping: dict | None,
     meta: dict,
+    layer_mappings: dict[str, dict] | None = None,
 ) -> dict:
-    """A checkpoint as a dict (numpy arrays become tensors so that weights-only loading takes them)."""
-    return {
+    """A checkpoint as a dict (numpy arrays become tensors so that weights-only loading takes them).
+
+    `mapping` is fitted on the network's default feature layer; a network with several feature
+    layers (a classifier) may carry one for each other layer in `layer_mappings` (name -> mapping).
+    """
+    ckpt = {
         "format": FORMAT,
         "version": VERSION,
         "name": name,
@@ -41,9 +47,16 @@ def pack(
         "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
         "frontend": dict(frontend),
         "norm": {"kind": norm["kind"], **_to_tensors({k: v for k, v in norm.items() if k != "kind"})},
-        "mapping": None if mapping is None else {"arrays": _to_tensors(mapping["arrays"]), "meta": dict(mapping["meta"])},
+        "mapping": None if mapping is None else _mapping(mapping),
         "meta": dict(meta),
     }
+    if layer_mappings:
+        ckpt["layer_mappings"] = {layer: _mapping(m) for layer, m in layer_mappings.items()}
+    return ckpt
+
+
+def _mapping(mapping: dict) -> dict:
+    return {"arrays": _to_tensors(mapping["arrays"]), "meta": dict(mapping["meta"])}
 
 
 def save(ckpt: dict, path: str | os.PathLike) -> Path:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ def validation_tracks(rel_paths: list[str], fraction: float, seed: int) -> set[s
 @dataclass
 class Track:
     path: str  # relative to the corpus root
-    split: str  # "train" | "val"
+    split: str  # "train" | "val" | "test"
     cache: str  # file name under the cache folder, or "" when unusable
     segments: int
     error: str = ""
@@ -57,9 +58,13 @@ class Track:
 class Corpus:
     """Tracks of one folder with their cached segments; `index.json` records progress."""
 
+    # each memory-mapped track holds a file descriptor: keep at most this many open (FMA medium
+    # has 25,000 tracks, and many systems allow a process 1,024 descriptors)
+    max_open = 256
+
     def __init__(self, root: Path, cache_dir: Path, tracks: list[Track]):
         self.root, self.cache_dir, self.tracks = root, cache_dir, tracks
-        self._arrays: dict[int, np.ndarray] = {}
+        self._arrays: OrderedDict[int, np.ndarray] = OrderedDict()
 
     @classmethod
     def prepare(
@@ -71,7 +76,16 @@ class Corpus:
         seed: int,
         max_segments_per_track: int | None = None,
         progress: bool = False,
+        files: list[Path] | None = None,
+        splits: dict[str, str] | None = None,
     ) -> Corpus:
+        """Cache the segments of `files` (default: every audio file under `root`).
+
+        `splits` gives each file's split by its path relative to `root` ("train", "val" or
+        "test"); by default a stable `val_fraction` of the tracks is held out for validation.
+        Splits are decided afresh on every call, so a cache can serve runs that split it
+        differently.
+        """
         from tqdm import tqdm
 
         root, cache_dir = Path(root), Path(cache_dir)
@@ -80,18 +94,20 @@ class Corpus:
         done = {}
         if index_path.exists():
             done = {t["path"]: Track(**t) for t in json.loads(index_path.read_text())["tracks"]}
-        files = find_audio(root)
+        files = find_audio(root) if files is None else files
         if not files:
             raise TrainingError(f"{root}: no audio files found (looked for {', '.join(sorted(AUDIO_EXTENSIONS))})")
         fe = MFCCFrontend(frontend)
         rels = [f.relative_to(root).as_posix() for f in files]
-        val = validation_tracks(rels, val_fraction, seed)
+        if splits is None:
+            val = validation_tracks(rels, val_fraction, seed)
+            splits = {r: "val" if r in val else "train" for r in rels}
         tracks = []
         for i, (f, rel) in enumerate(zip(tqdm(files, desc="prepare", unit="track", disable=not progress), rels)):
+            split = splits[rel]
             if rel in done:
-                tracks.append(done[rel])
+                tracks.append(replace(done[rel], split=split))
                 continue
-            split = "val" if rel in val else "train"
             try:
                 audio = decode(f, frontend.sample_rate)
                 seg = fe.segments(audio.samples)
@@ -131,7 +147,11 @@ class Corpus:
         return np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
 
     def array(self, track: int) -> np.ndarray:
-        if track not in self._arrays:
+        if track in self._arrays:
+            self._arrays.move_to_end(track)
+        else:
+            if len(self._arrays) >= self.max_open:
+                self._arrays.popitem(last=False)  # the least recently used
             self._arrays[track] = np.load(self.cache_dir / self.tracks[track].cache, mmap_mode="r")
         return self._arrays[track]
 

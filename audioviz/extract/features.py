@@ -53,9 +53,12 @@ class FeatureExtractor:
         meta: dict,
         device: torch.device,
         features_id: str = "",
+        layer: str | None = None,
     ):
         self.name = name
         self.net = net.to(device).eval()
+        # which of the network's feature layers this extractor reads (a classifier has several)
+        self.layer = layer or net.default_layer
         self.frontend = MFCCFrontend(frontend, device)
         self.norm = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in norm.items()}
         self.mapping = mapping
@@ -66,7 +69,17 @@ class FeatureExtractor:
 
     @property
     def feature_size(self) -> int:
-        return int(self.net.config.enc_len)
+        return int(self.net.layers[self.layer])
+
+    @property
+    def title(self) -> str:
+        """The name with the layer, where the network has more than one: vgg16 layer L15."""
+        return f"{self.name} layer {self.layer}" if len(self.net.layers) > 1 else self.name
+
+    @property
+    def quoted(self) -> str:
+        """The title for messages, the name quoted: 'vgg16' (layer L15)."""
+        return f"{self.name!r} (layer {self.layer})" if len(self.net.layers) > 1 else repr(self.name)
 
     @property
     def sample_rate(self) -> int:
@@ -81,7 +94,7 @@ class FeatureExtractor:
         with tqdm(total=len(mfcc), desc="extract", unit="seg", disable=not progress, leave=False) as bar:
             for i in range(0, len(mfcc), batch_size):
                 x = normalise(mfcc[i : i + batch_size].to(self.device), self.norm)
-                out.append(self.net.encode(x).float().cpu())
+                out.append(self.net.encode(x, self.layer).float().cpu())
                 bar.update(len(x))
         return torch.cat(out).numpy()
 

@@ -1,4 +1,5 @@
-"""The paper's convolutional autoencoder in its three variants.
+"""The paper's convolutional autoencoder in its three variants (the genre classifiers are in
+classifiers.py; `build` makes either from a checkpoint's description).
 
 Encoder: `num_pools` blocks of [conv-ReLU-conv-ReLU-maxpool 2x2], filters doubling per block,
 then `num_fc` fully connected layers shrinking by `fc_scale_down`, the last of size `enc_len`
@@ -130,8 +131,19 @@ class ConvAutoencoder(nn.Module):
                 x = torch.sigmoid(x)
         return x, indices, skips, pooled_shape
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
+    @property
+    def layers(self) -> dict[str, int]:
+        """Feature layers -> feature size: an autoencoder has one, its code."""
+        return {"code": self.config.enc_len}
+
+    @property
+    def default_layer(self) -> str:
+        return "code"
+
+    def encode(self, x: torch.Tensor, layer: str | None = None) -> torch.Tensor:
         """(N, 1, H, W) normalised MFCC segments -> (N, enc_len) codes in (0, 1)."""
+        if layer not in (None, "code"):
+            raise ValueError(f"an autoencoder has one feature layer, code, not {layer!r}")
         return self._encode(x)[0]
 
     def forward(self, x: torch.Tensor, bypass: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -177,7 +189,15 @@ class ConvAutoencoder(nn.Module):
 
 
 def build(arch: str, config: dict) -> nn.Module:
-    """A network from a checkpoint's description (plain data, so checkpoints need no pickled classes)."""
+    """A network from a checkpoint's description (plain data, so checkpoints need no pickled classes).
+
+    Every network has `layers` (feature layer name -> size), `default_layer` and
+    `encode(x, layer=None)`; a classifier's `forward` gives class logits.
+    """
     if arch == "autoencoder":
         return ConvAutoencoder(AEConfig(**config))
+    if arch == "classifier":
+        from .classifiers import build as build_classifier
+
+        return build_classifier(config)
     raise ValueError(f"unknown architecture {arch!r}")

@@ -1,4 +1,5 @@
-"""Train an autoencoder on a folder of music, resumably.
+"""Train an autoencoder on a folder of music, resumably (`make_trainer` also dispatches the genre
+classifiers to train_classifier.py).
 
 A run folder holds `config.json` (what was asked), `cache/` (MFCC segments per track),
 `last.pt` (everything needed to continue: weights, optimizer, position in the epoch),
@@ -86,6 +87,39 @@ class TrainConfig:
         return [k for k, v in asdict(self).items() if k not in ("epochs", "device") and getattr(other, k) != v]
 
 
+def check_run_folder(run_dir: Path, config, extra: dict) -> None:
+    """Make the run folder, refuse one that holds a run of other settings, record the settings.
+
+    `config` is a frozen dataclass with `differences(other)`; config.json keeps it under
+    "train", with `extra` beside it.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    cfg_path = run_dir / "config.json"
+    if cfg_path.exists():
+        try:
+            old = type(config)(**json.loads(cfg_path.read_text())["train"])
+        except (KeyError, TypeError, ValueError, TrainingError):
+            raise TrainingError(f"{run_dir} holds another kind of run; use a new output folder") from None
+        diff = old.differences(config)
+        if diff:
+            raise TrainingError(
+                f"{run_dir} holds a run with other settings ({', '.join(diff)}); "
+                "use a new output folder or the same options"
+            )
+    cfg_path.write_text(json.dumps({"train": asdict(config), **extra}, indent=2))
+
+
+def append_log(run_dir: Path, row: dict) -> None:
+    """One row of log.csv (the header comes with the first)."""
+    path = run_dir / "log.csv"
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
 def _norm_stats(corpus: Corpus, rng: np.random.Generator, n: int = 2000) -> dict:
     """Per-coefficient 0.5 / 99.5 percentiles: min-max scaling that one click of noise cannot skew."""
     pairs = corpus.indices("train")
@@ -105,29 +139,11 @@ class Trainer:
 
     # -- run folder -------------------------------------------------------------------------
     def _check_run_folder(self) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        cfg_path = self.run_dir / "config.json"
-        if cfg_path.exists():
-            old = TrainConfig(**json.loads(cfg_path.read_text())["train"])
-            diff = old.differences(self.config)
-            if diff:
-                raise TrainingError(
-                    f"{self.run_dir} holds a run with other settings ({', '.join(diff)}); "
-                    "use a new output folder or the same options"
-                )
-        cfg_path.write_text(json.dumps({
-            "train": asdict(self.config), "ae": self.config.ae_config.to_dict(),
-            "frontend": self.frontend.to_dict(), "data_dir": str(self.data_dir.absolute()),
-        }, indent=2))
+        check_run_folder(self.run_dir, self.config, {"ae": self.config.ae_config.to_dict(),
+                         "frontend": self.frontend.to_dict(), "data_dir": str(self.data_dir.absolute())})
 
     def _log(self, row: dict) -> None:
-        path = self.run_dir / "log.csv"
-        new = not path.exists()
-        with open(path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(row))
-            if new:
-                w.writeheader()
-            w.writerow(row)
+        append_log(self.run_dir, row)
 
     # -- training ---------------------------------------------------------------------------
     def run(self) -> dict:
@@ -288,6 +304,37 @@ class Trainer:
         }
         (self.run_dir / "model.md").write_text(model_card(self.config, summary, state, corpus))
         return summary
+
+
+# options that only one family of models takes (the CLI's names)
+_AE_ONLY = {"bypass_dropout": "--bypass-dropout"}
+_CLASSIFIER_ONLY = {"labels_from": "--labels-from", "fma_metadata": "--fma-metadata", "subset": "--subset",
+                    "pretrained": "--pretrained", "balance": "--balance"}
+
+
+def make_trainer(data_dir: str | os.PathLike, run_dir: str | os.PathLike, model: str = "ae_shared",
+                 preset: str = "compact", progress: bool = True, **options):
+    """The trainer for `model`'s family: an autoencoder's `Trainer` or a classifier's
+    `ClassifierTrainer`. Options left as None take the preset's value."""
+    from .classifiers import ARCHS
+
+    given = {k: v for k, v in options.items() if v is not None}
+    if model in ARCHS:
+        from .train_classifier import ClassifierTrainConfig, ClassifierTrainer
+
+        wrong = [flag for key, flag in _AE_ONLY.items() if key in given]
+        if wrong:
+            raise TrainingError(f"{', '.join(wrong)} only applies to autoencoders, not to {model}")
+        if "fma_metadata" in given and "labels_from" not in given:
+            given["labels_from"] = "fma"
+        given["fma_metadata"] = str(given.get("fma_metadata", ""))
+        return ClassifierTrainer(data_dir, run_dir, ClassifierTrainConfig.from_preset(preset, model=model, **given), progress)
+    if model not in VARIANTS:
+        raise TrainingError(f"model {model!r} cannot be trained here; choose one of {', '.join(VARIANTS + ARCHS)}")
+    wrong = [flag for key, flag in _CLASSIFIER_ONLY.items() if key in given]
+    if wrong:
+        raise TrainingError(f"{', '.join(wrong)} only applies to the genre classifiers ({', '.join(ARCHS)}), not to {model}")
+    return Trainer(data_dir, run_dir, TrainConfig.from_preset(preset, model=model, **given), progress)
 
 
 def train_command(cfg: TrainConfig, data_dir: str, run_dir: str) -> str:

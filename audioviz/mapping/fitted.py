@@ -129,7 +129,7 @@ class FittedMapping:
             if method == "raw":
                 raise ConfigError(
                     f"raw mapping needs exactly {N_PARAMS} features, this model gives {self.feature_size}; "
-                    "use --mapping pca or kmeans"
+                    "use --mapping pca, kmeans or kmeans-pca"
                 )
             if method == "pca" and self.feature_size < N_PARAMS:
                 raise ConfigError(f"pca needs at least {N_PARAMS} features, this model gives {self.feature_size}")

@@ -1,0 +1,165 @@
+"""Comparison videos: one song seen by several models, mappings and scenes, tiled in one video.
+
+Every combination of the given models, mappings and scenes gets a tile labelled
+`MODEL / MAPPING / SCENE`. The song is decoded once, each model extracts its features once
+(one batched pass), and all tiles render in one pass over the frames into one video with the
+song's audio (render/grid.py).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from .config import RenderConfig
+from .errors import ConfigError
+
+DEFAULT_MODELS = ("ae", "ae_shared", "ae_skip")
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    output: str
+    tiles: list  # the labels, in grid order (row by row)
+    layout: str  # columns x rows
+    tile: str  # width x height of each tile
+    size: str  # of the whole video
+    frames: int
+    fps: float
+    audio_seconds: float
+    wall_seconds: float
+    timings: dict
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def parse_list(text: str | list | tuple, what: str) -> tuple[str, ...]:
+    """'ae, ae_shared,ae' -> ('ae', 'ae_shared'): comma-separated, in order, each once."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    out = tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
+    if not out:
+        raise ConfigError(f"--{what}: give at least one, comma-separated")
+    return out
+
+
+def parse_layout(text: str | None) -> tuple[int, int] | None:
+    """'auto' (or None) -> None; '3x2' -> (3, 2) columns by rows."""
+    from .config import parse_size
+
+    if text is None or text.strip().lower() == "auto":
+        return None
+    try:
+        return parse_size(text)
+    except ConfigError:
+        raise ConfigError(f"layout {text!r} is not auto or COLUMNSxROWS, e.g. 2x2") from None
+
+
+def split_model(spec: str) -> tuple[str, str | None]:
+    """'vgg16@L13' -> ('vgg16', 'L13'): a model and one of its feature layers; 'ae' -> ('ae', None)."""
+    name, at, layer = spec.rpartition("@")
+    if at and name and layer and "/" not in layer and os.sep not in layer:
+        return name, layer
+    return spec, None
+
+
+def plan_layout(models, mappings, scenes, layout: str | tuple[int, int] | None = "auto",
+                tile: tuple[int, int] | None = None, size: tuple[int, int] | None = None):
+    """The grid for these lists (checked: ConfigError when the layout cannot hold them)."""
+    from .render.grid import make_layout
+
+    grid = parse_layout(layout) if not isinstance(layout, tuple) else layout
+    return make_layout(len(models) * len(mappings) * len(scenes), grid, tile, size)
+
+
+def short_model_name(name: str) -> str:
+    """What a tile calls a model: its name, or for a checkpoint path the file's (or run's) name."""
+    from .extract.registry import MODELS
+
+    if name in MODELS:
+        return name
+    p = Path(name)
+    if p.is_dir() or p.name == "best.pt":
+        return (p if p.is_dir() else p.parent).name
+    return p.stem
+
+
+def compare_file(
+    audio: str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    models: tuple[str, ...] = DEFAULT_MODELS,
+    scenes: tuple[str, ...] = ("bar",),
+    mappings: tuple[str, ...] = ("auto",),
+    layout: str | tuple[int, int] | None = "auto",
+    tile: tuple[int, int] | None = None,
+    config: RenderConfig = RenderConfig(),
+    progress: bool = False,
+    size: tuple[int, int] | None = None,
+) -> CompareResult:
+    """Render one video of `audio` whose tiles show every model x mapping x scene (in that
+    nesting order), each labelled; `config` gives everything else (fps, smoothing, fit, ...).
+    `models` may name a layer: 'vgg16@L13'. The video is `size` (default 1280x720, tiles as
+    large as fit) or, given only `tile`, just the grid of tiles."""
+    from .audio import check_readable, decode
+    from .extract.registry import load_model
+    from .mapping.timeline import frame_count, frame_values
+    from .pipeline import check_method, fitted_mapping, map_features
+    from .render.context import create_context
+    from .render.grid import Tile, render_grid_video
+    from .scenes.registry import scene_class
+
+    t0 = time.perf_counter()
+    check_readable(audio)
+    models, scenes, mappings = parse_list(models, "models"), parse_list(scenes, "scenes"), parse_list(mappings, "mappings")
+    grid = plan_layout(models, mappings, scenes, layout, tile, size)
+    output = Path(output) if output is not None else Path.cwd() / f"{Path(audio).stem}-compare.mp4"
+    scene_classes = [scene_class(s) for s in scenes]
+    mapping_configs = [replace(config.mapping, method=m) for m in mappings]
+    ctx = create_context()  # first: a machine without EGL hears so before any work is done
+    try:
+        extractors = []
+        for spec in models:
+            name, layer = split_model(spec)
+            ext = load_model(name, config.device, layer or config.layer)
+            for m in mapping_configs:
+                check_method(m, ext)
+            extractors.append((spec, ext))
+        t_load = time.perf_counter()
+        decoded: dict[int, object] = {}
+        features = []
+        for spec, ext in extractors:
+            if ext.sample_rate not in decoded:
+                decoded[ext.sample_rate] = decode(audio, ext.sample_rate, progress=progress)
+            features.append(ext.features(decoded[ext.sample_rate].samples, progress=progress))
+        duration = next(iter(decoded.values())).duration
+        decoded.clear()
+        t_extract = time.perf_counter()
+        fps = config.video.fps
+        n_frames = frame_count(duration, fps)
+        tiles = []
+        for (spec, ext), feats in zip(extractors, features):
+            state = fitted_mapping(config.mapping, ext, feats.values, config.seed)
+            label_model = short_model_name(ext.name) + (f" {ext.layer}" if len(ext.net.layers) > 1 else "")
+            for m in mapping_configs:
+                method = m.method_for(state.feature_size)
+                for cls in scene_classes:
+                    params = map_features(feats.values, state, cls, m, config.seed)
+                    per_frame = frame_values(params, feats.centres, feats.starts, n_frames, fps,
+                                             config.timeline.interpolate, config.timeline.smoothing)
+                    tiles.append(Tile(cls(), per_frame, f"{label_model} / {method} / {cls.name}"))
+        del extractors, features
+        t_map = time.perf_counter()
+        loop = render_grid_video(tiles, grid, output, fps, config.encoder, audio, config.seed, progress, ctx,
+                                 caption=Path(audio).stem)
+    finally:
+        ctx.release()
+    w, h = grid.size
+    return CompareResult(
+        output=str(output), tiles=[t.label for t in tiles], layout=f"{grid.columns}x{grid.rows}",
+        tile=f"{grid.tile[0]}x{grid.tile[1]}", size=f"{w}x{h}", frames=n_frames, fps=float(fps),
+        audio_seconds=round(duration, 4), wall_seconds=round(time.perf_counter() - t0, 3),
+        timings={"load": round(t_load - t0, 4), "extract": round(t_extract - t_load, 4),
+                 "map": round(t_map - t_extract, 4), **loop},
+    )

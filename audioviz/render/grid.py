@@ -1,0 +1,260 @@
+"""Several scenes side by side in one video: one framebuffer per tile, composed into one frame.
+
+Each tile renders into its own framebuffer at the tile's size, because scenes place themselves
+with `gl_FragCoord` and `u_resolution` (a viewport offset into one shared framebuffer would
+move them off their tile). All tiles are drawn first and read back after, so the software
+rasteriser works on one tile while the next is submitted; the frame is composed in numpy into
+the encoder's buffer (GL's bottom-up rows, flipped by ffmpeg as for every video), and the
+labels, which never change, are applied from masks made once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..config import EncoderConfig, VideoConfig
+from ..errors import ConfigError
+from ..scenes.base import Scene
+from .context import create_context
+from .encoder import Encoder, temporary_path
+from .sheet import draw_text, text_size
+
+GAP = 4  # pixels between tiles (even, so the frame stays even)
+BACKGROUND = (16, 16, 20)
+MAX_TILES = 25
+DEFAULT_FRAME = (1280, 720)
+
+
+@dataclass(frozen=True)
+class GridLayout:
+    columns: int
+    rows: int
+    tile: tuple[int, int]  # width, height of each tile
+    gap: int = GAP
+    frame: tuple[int, int] | None = None  # the video's size, the grid centred in it (None: the grid's)
+
+    @property
+    def grid_size(self) -> tuple[int, int]:
+        w, h = self.tile
+        return self.columns * w + (self.columns - 1) * self.gap, self.rows * h + (self.rows - 1) * self.gap
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.frame or self.grid_size
+
+    @property
+    def cells(self) -> int:
+        return self.columns * self.rows
+
+    def origin(self, i: int) -> tuple[int, int]:
+        """Top-left corner (x, y from the top) of cell `i`, row by row."""
+        r, c = divmod(i, self.columns)
+        (W, H), (w, h) = self.size, self.grid_size
+        return (W - w) // 2 + c * (self.tile[0] + self.gap), (H - h) // 2 + r * (self.tile[1] + self.gap)
+
+
+def auto_grid(n: int) -> tuple[int, int]:
+    """(columns, rows) for `n` tiles: as square as possible, columns first (2 -> 2x1, 3 -> 2x2,
+    5 -> 3x2), so tiles shaped like the frame fill a frame of that shape."""
+    columns = math.ceil(math.sqrt(n))
+    return columns, math.ceil(n / columns)
+
+
+def fit_tile(columns: int, rows: int, frame: tuple[int, int] = DEFAULT_FRAME, aspect: tuple[int, int] = (16, 9),
+             gap: int = GAP) -> tuple[int, int]:
+    """The largest even tile of `aspect` whose grid fits in `frame`."""
+    aw, ah = aspect
+    max_w, max_h = (frame[0] - (columns - 1) * gap) / columns, (frame[1] - (rows - 1) * gap) / rows
+    w = max(16, 2 * int(min(max_w, max_h * aw / ah) / 2))
+    return w, max(16, min(2 * round(w * ah / aw / 2), 2 * int(max_h / 2)))
+
+
+def make_layout(n: int, grid: tuple[int, int] | None = None, tile: tuple[int, int] | None = None,
+                frame: tuple[int, int] | None = None) -> GridLayout:
+    """A layout for `n` tiles: `grid` (columns, rows) or one chosen to fit. With `tile`, the video
+    is the grid (or `frame`, the grid centred in it); without, the largest 16:9 tiles that fit
+    in `frame` (default 1280x720), the grid centred. Raises ConfigError for what cannot work."""
+    if not 1 <= n <= MAX_TILES:
+        raise ConfigError(f"a comparison of {n} tiles is out of range; use 1 to {MAX_TILES}")
+    columns, rows = grid if grid is not None else auto_grid(n)
+    if columns < 1 or rows < 1:
+        raise ConfigError(f"layout {columns}x{rows} has no cells")
+    if columns * rows < n:
+        raise ConfigError(f"layout {columns}x{rows} has {columns * rows} cells for {n} tiles; give one with {n} or more, or auto")
+    if (columns - 1) * rows >= n or columns * (rows - 1) >= n:
+        raise ConfigError(f"layout {columns}x{rows} leaves a whole row or column empty for {n} tiles")
+    if frame is not None:
+        VideoConfig(*frame)
+    if tile is None:  # the largest tiles that fit, the grid centred in exactly `frame`
+        frame = tuple(frame or DEFAULT_FRAME)
+        layout = GridLayout(columns, rows, fit_tile(columns, rows, frame), frame=frame)
+    else:
+        layout = GridLayout(columns, rows, tuple(tile), frame=None if frame is None else tuple(frame))
+    tile = layout.tile
+    VideoConfig(*tile)  # even, 16 to 7680: the same rules as a video's size
+    (w, h), (gw, gh) = layout.size, layout.grid_size
+    if gw > w or gh > h:
+        raise ConfigError(f"{columns}x{rows} tiles of {tile[0]}x{tile[1]} make {gw}x{gh}, larger than the video's {w}x{h}")
+    if w > 7680 or h > 7680:
+        raise ConfigError(f"{columns}x{rows} tiles of {tile[0]}x{tile[1]} make a {w}x{h} video; the most is 7680 a side")
+    return layout
+
+
+@dataclass
+class Tile:
+    scene: Scene  # not set up yet
+    values: np.ndarray  # (F, 10) per-frame parameters
+    label: str = ""
+
+
+def label_scale(tile: tuple[int, int]) -> int:
+    """Font pixels per glyph pixel for a tile's labels: 14-pixel capitals on the tiles of a
+    1280x720 comparison, more on bigger tiles, 7 on thumbnails."""
+    return 1 if tile[0] < 200 else max(2, min(4, tile[0] // 320))
+
+
+class _Label:
+    """A label's dark band and its text as a mask, made once; applied to every frame."""
+
+    def __init__(self, text: str, x: int, y: int, width: int, scale: int):
+        fits = max(1, (width - 4 * scale) // (6 * scale))
+        if len(text) > fits:
+            text = text[: max(1, fits - 2)] + ".."
+        tw, th = text_size(text, scale)
+        pad = 2 * scale
+        self.box = (y, y + th + 2 * pad, x, x + min(width, tw + 2 * pad))
+        ink = np.zeros((self.box[1] - y, self.box[3] - x, 3), np.uint8)
+        draw_text(ink, pad, pad, text, scale)
+        self.mask = ink[..., 0] > 0
+
+    def apply(self, top_down: np.ndarray) -> None:
+        y0, y1, x0, x1 = self.box
+        band = top_down[y0:y1, x0:x1, :3]
+        band[...] = (band.astype(np.uint16) * 2 // 7).astype(np.uint8)
+        band[self.mask] = 255
+
+
+class GridRenderer:
+    """Set up every tile's scene and framebuffer on `ctx`; `render(f, t, dt, buf)` writes frame
+    f, composed, into `buf` (width x height RGBA, bottom row first, as GL reads)."""
+
+    def __init__(self, ctx, tiles: list[Tile], layout: GridLayout, seed: int = 0, caption: str = ""):
+        if len(tiles) > layout.cells:
+            raise ConfigError(f"{len(tiles)} tiles do not fit a {layout.columns}x{layout.rows} layout")
+        self.ctx, self.tiles, self.layout = ctx, tiles, layout
+        tw, th = layout.tile
+        self.size = layout.size
+        self.fbos = []
+        for tile in tiles:
+            fbo = ctx.framebuffer([ctx.renderbuffer(layout.tile, 4)], ctx.depth_renderbuffer(layout.tile))
+            self.fbos.append(fbo)
+            _ = ctx.error  # see render/stills.py: a harmless flag from re-binding a released framebuffer
+            fbo.use()
+            tile.scene.setup(ctx, layout.tile, seed)
+        self._pixels = bytearray(tw * th * 4)
+        self._tile_view = np.frombuffer(self._pixels, np.uint8).reshape(th, tw, 4)
+        scale = label_scale(layout.tile)
+        self.labels = [_Label(t.label, *layout.origin(i), tw, scale) if t.label else None for i, t in enumerate(tiles)]
+        # the gaps, margins and empty cells, once; the song's name goes in the first empty cell,
+        # or else in the margin above the grid when there is one
+        W, H = self.size
+        self.background = np.empty((H, W, 4), np.uint8)
+        self.background[:] = (*BACKGROUND, 255)
+        top = (H - layout.grid_size[1]) // 2
+        if caption and len(tiles) < layout.cells:
+            self._caption(caption, *layout.origin(len(tiles)), tw, th, 2 * scale)
+        elif caption and top >= 7 * scale + 8:
+            self._caption(caption, 0, 0, W, top, 2 * scale)
+
+    def _caption(self, text: str, x: int, y: int, w: int, h: int, scale: int) -> None:
+        """`text` centred in the box at (x, y) of w x h, as large as fits up to `scale`."""
+        while scale > 1 and (text_size(text, scale)[0] > w - 8 * scale or 7 * scale > h - 8):
+            scale -= 1
+        cap = _Label(text, 0, 0, w, scale)
+        ch, cw = cap.mask.shape
+        y0, x0 = y + max(0, (h - ch) // 2), x + max(0, (w - cw) // 2)
+        self.background[::-1][y0:y0 + ch, x0:x0 + cw, :3][cap.mask] = (200, 200, 205)
+
+    def render(self, f: int, t: float, dt: float, buf) -> None:
+        frame = np.frombuffer(buf, np.uint8).reshape(self.size[1], self.size[0], 4)
+        frame[...] = self.background
+        for tile, fbo in zip(self.tiles, self.fbos):
+            fbo.use()
+            self._reset()
+            tile.scene.draw(t, dt, tile.values[f])
+        tw, th = self.layout.tile
+        H = self.size[1]
+        for i, fbo in enumerate(self.fbos):
+            fbo.read_into(self._pixels, components=4)
+            x, y = self.layout.origin(i)
+            frame[H - y - th:H - y, x:x + tw] = self._tile_view  # bottom-up rows, like the tile's
+        top_down = frame[::-1]
+        for lab in self.labels:
+            if lab is not None:
+                lab.apply(top_down)
+
+    def _reset(self) -> None:
+        """GL's default state before each tile: a scene drawn alone starts from it, and must
+        not find what the tile before it left enabled."""
+        import moderngl
+
+        self.ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND | moderngl.PROGRAM_POINT_SIZE)
+        self.ctx.blend_equation = moderngl.FUNC_ADD
+        self.ctx.front_face = "ccw"
+
+    def release(self) -> None:
+        for fbo in self.fbos:
+            fbo.release()
+        self.fbos = []
+
+
+def render_grid_video(
+    tiles: list[Tile],
+    layout: GridLayout,
+    output: str | os.PathLike,
+    fps=30,
+    encoder: EncoderConfig = EncoderConfig(),
+    audio: str | os.PathLike | None = None,
+    seed: int = 0,
+    progress: bool = False,
+    ctx=None,
+    caption: str = "",
+) -> dict:
+    """Render the tiles side by side, one frame per row of their values, into one MP4 with
+    `audio`; written beside `output` under a temporary name and renamed when complete."""
+    from tqdm import tqdm
+
+    output = Path(output)
+    video = VideoConfig(*layout.size, fps)
+    n_frames = min(len(t.values) for t in tiles)
+    spf = video.fps.denominator / video.fps.numerator
+    t0 = time.perf_counter()
+    own_ctx = ctx is None
+    ctx = create_context() if own_ctx else ctx
+    tmp = temporary_path(output)
+    grid = None
+    try:
+        grid = GridRenderer(ctx, tiles, layout, seed, caption)
+        t_setup = time.perf_counter() - t0
+        with Encoder(tmp, video, encoder, n_frames, None if audio is None else Path(audio)) as enc:
+            with tqdm(total=n_frames, desc="render", unit="frame", disable=not progress, leave=False) as bar:
+                for f in range(n_frames):
+                    buf = enc.acquire()
+                    grid.render(f, f * spf, spf, buf)
+                    enc.submit(buf)
+                    bar.update(1)
+            enc.finish()
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+        if grid is not None:
+            grid.release()
+        if own_ctx:
+            ctx.release()
+    return {"frames": n_frames, "setup": round(t_setup, 4), "loop": round(time.perf_counter() - t0 - t_setup, 4)}
