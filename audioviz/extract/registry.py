@@ -17,7 +17,6 @@ from ..errors import ModelError
 if TYPE_CHECKING:  # torch loads only when a model does, so listing models stays instant
     import torch
 
-    from . import checkpoint
     from .features import FeatureExtractor
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
