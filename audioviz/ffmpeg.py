@@ -25,10 +25,14 @@ def input_args(path: str | os.PathLike) -> list[str]:
     return ["-protocol_whitelist", "file", "-i", "file:" + str(Path(path).absolute())]
 
 
-def last_lines(stderr: bytes | str, n: int = 3) -> str:
-    """ffmpeg's last few meaningful stderr lines, joined for a one-line error message."""
+def messages(stderr: bytes | str) -> list[str]:
+    """ffmpeg's non-empty stderr lines, without the "[component @ 0x55d7...] " prefixes
+    (addresses mean nothing to a user)."""
     if isinstance(stderr, bytes):
         stderr = stderr.decode("utf-8", "replace")
-    # drop the "[component @ 0x55d7...] " prefixes: addresses mean nothing to a user
-    lines = [re.sub(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*", "", ln.strip()) for ln in stderr.splitlines() if ln.strip()]
-    return " | ".join(lines[-n:])
+    return [re.sub(r"^\[[^\]]* @ 0x[0-9a-f]+\]\s*", "", ln.strip()) for ln in stderr.splitlines() if ln.strip()]
+
+
+def last_lines(stderr: bytes | str, n: int = 3) -> str:
+    """ffmpeg's last few meaningful stderr lines, joined for a one-line error message."""
+    return " | ".join(messages(stderr)[-n:])

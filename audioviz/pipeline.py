@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,8 @@ class RenderResult:
     layer: str
     scene: str
     mapping: dict
+    encoder: str
+    renderer: str
     segments: int
     wall_seconds: float
     realtime_factor: float
@@ -218,7 +220,8 @@ def render_file(
 ) -> RenderResult:
     """Render a music video of `audio` to `output` (default: ./<name>.mp4)."""
     from .extract.registry import load_model
-    from .render.context import create_context
+    from .render.context import create_context, renderer
+    from .render.encoder import resolve_codec
     from .render.video import render_video
     from .scenes.registry import load_scene
 
@@ -226,6 +229,7 @@ def render_file(
     check_readable(audio)
     output = Path(output) if output is not None else default_output(audio)
     scene = load_scene(config.scene)
+    encoder = replace(config.encoder, codec=resolve_codec(config.encoder.codec))
     ctx = create_context()  # first: a machine without EGL should hear so before any work is done
     try:
         extractor = load_model(config.model, config.device, config.layer)
@@ -243,7 +247,8 @@ def render_file(
             params, feats.centres, feats.starts, n_frames, fps, config.timeline.interpolate, config.timeline.smoothing
         )
         t_map = time.perf_counter()
-        loop = render_video(scene, per_frame, output, config.video, config.encoder, audio, config.seed, progress, ctx)
+        loop = render_video(scene, per_frame, output, config.video, encoder, audio, config.seed, progress, ctx)
+        gl_renderer = renderer(ctx)
     finally:
         ctx.release()
     wall = time.perf_counter() - t0
@@ -258,6 +263,8 @@ def render_file(
         layer=extractor.layer,
         scene=config.scene,
         mapping=describe_mapping(config.mapping, state),
+        encoder=encoder.codec,
+        renderer=gl_renderer,
         segments=len(feats.values),
         wall_seconds=round(wall, 3),
         realtime_factor=round(track.duration / wall, 3),

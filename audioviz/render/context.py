@@ -19,3 +19,14 @@ def create_context():
     except Exception as e:  # glcontext raises bare Exceptions with the loader's message
         detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise GLUnavailableError(f"headless OpenGL 3.3 through EGL is unavailable ({detail}); {INSTALL_HINT}") from None
+
+
+def renderer(ctx) -> str:
+    """The GL renderer's name, e.g. "llvmpipe (LLVM 19.1.7, 256 bits)" or a GPU's."""
+    return ctx.info.get("GL_RENDERER", "unknown")
+
+
+def is_software(ctx) -> bool:
+    """Mesa's CPU rasterisers: there every shaded pixel costs CPU time the encoder also needs."""
+    name = renderer(ctx).lower()
+    return any(s in name for s in ("llvmpipe", "softpipe", "swrast", "lavapipe"))

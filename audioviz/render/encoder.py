@@ -8,6 +8,7 @@ goes to a file, so a dying encoder is explained by its own last lines.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import queue
 import secrets
@@ -22,6 +23,43 @@ from ..errors import EncoderError, OutputError
 
 _STOP = object()
 
+# x264's preset names, mapped onto NVENC's p1 (fastest) .. p7 (best), so --preset means the same trade
+NVENC_PRESETS = {
+    "ultrafast": "p1", "superfast": "p2", "veryfast": "p3", "faster": "p4", "fast": "p4",
+    "medium": "p5", "slow": "p6", "slower": "p7", "veryslow": "p7", "placebo": "p7",
+}
+
+
+def nvidia_present() -> bool:
+    """An NVIDIA driver is loaded (cheap: no process is started on machines without one)."""
+    return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
+
+
+@functools.cache
+def nvenc_unavailable() -> str | None:
+    """None when h264_nvenc can encode here, else why not: one tiny test encode, once a process."""
+    if not nvidia_present():
+        return "no NVIDIA GPU driver on this machine"
+    cmd = [ffmpeg.executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi",
+           "-i", "color=size=256x256:rate=30", "-frames:v", "2", "-c:v", "h264_nvenc", "-f", "null", "-"]
+    try:
+        run = subprocess.run(cmd, capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"the test encode did not finish ({e})"
+    if run.returncode == 0:
+        return None
+    # the first line says why (e.g. "Cannot load libcuda.so.1"); the rest is the fallout
+    return (ffmpeg.messages(run.stderr) or [f"exit status {run.returncode}"])[0]
+
+
+def resolve_codec(codec: str) -> str:
+    """The encoder `codec` names: "auto" picks h264_nvenc when it works here, else libx264."""
+    if codec == "auto":
+        return "libx264" if nvenc_unavailable() else "h264_nvenc"
+    if codec == "h264_nvenc" and (why := nvenc_unavailable()):
+        raise EncoderError(f"h264_nvenc cannot encode here ({why}); use --encoder x264")
+    return codec
+
 
 def ffmpeg_command(
     output: Path,
@@ -29,22 +67,30 @@ def ffmpeg_command(
     enc: EncoderConfig,
     n_frames: int,
     audio: Path | None,
+    frame_format: str = "rgba",
 ) -> list[str]:
-    """ffmpeg reading `n_frames` raw RGBA frames (GL's bottom-up rows) from stdin."""
+    """ffmpeg reading `n_frames` raw frames from stdin: "rgba" as GL reads them (bottom-up rows),
+    or "yuv420p" already converted (top-down, BT.709 limited range: render/yuv.py)."""
     w, h = video.size
     fps = f"{video.fps.numerator}/{video.fps.denominator}"
     seconds = n_frames * video.fps.denominator / video.fps.numerator
     cmd = [ffmpeg.executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-           "-f", "rawvideo", "-pix_fmt", "rgba", "-s", f"{w}x{h}", "-framerate", fps, "-i", "pipe:0"]
+           "-f", "rawvideo", "-pix_fmt", frame_format, "-s", f"{w}x{h}", "-framerate", fps, "-i", "pipe:0"]
     if audio is not None:
         cmd += ffmpeg.input_args(audio)
-    # GL rows run bottom-up; vflip only changes strides. RGB -> YUV with the BT.709 matrix in
-    # limited range, and frames tagged so (setparams), or players guess BT.601 and shift colours.
-    filters = ("vflip,scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
-               "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv")
-    cmd += ["-map", "0:v:0", "-vf", filters, "-c:v", enc.codec, "-pix_fmt", "yuv420p", "-frames:v", str(n_frames)]
-    if enc.codec == "libx264":
+    # Frames are tagged BT.709 limited range (setparams), or players guess BT.601 and shift colours.
+    filters = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
+    if frame_format == "rgba":
+        # GL rows run bottom-up; vflip only changes strides. RGB -> YUV with the BT.709 matrix.
+        filters = "vflip,scale=out_color_matrix=bt709:out_range=tv,format=yuv420p," + filters
+    codec = resolve_codec(enc.codec)
+    cmd += ["-map", "0:v:0", "-vf", filters, "-c:v", codec, "-pix_fmt", "yuv420p", "-frames:v", str(n_frames)]
+    if codec == "libx264":
         cmd += ["-preset", enc.preset, "-crf", str(enc.crf)]
+        if enc.x264_params:
+            cmd += ["-x264-params", enc.x264_params]
+    elif codec == "h264_nvenc":  # constant quality, like x264's CRF
+        cmd += ["-preset", NVENC_PRESETS[enc.preset], "-rc", "vbr", "-cq", str(enc.crf), "-b:v", "0"]
     if enc.threads:
         cmd += ["-threads", str(enc.threads)]
     if audio is not None:
@@ -65,9 +111,11 @@ class Encoder:
         n_frames: int,
         audio: Path | None = None,
         buffers: int = 3,
+        frame_format: str = "rgba",
     ):
-        self.cmd = ffmpeg_command(output, video, enc, n_frames, audio)
-        self.frame_bytes = video.width * video.height * 4
+        self.cmd = ffmpeg_command(output, video, enc, n_frames, audio, frame_format)
+        pixels = video.width * video.height
+        self.frame_bytes = pixels * 4 if frame_format == "rgba" else pixels * 3 // 2
         self._free: queue.Queue = queue.Queue()
         for _ in range(buffers):
             self._free.put(bytearray(self.frame_bytes))
