@@ -86,8 +86,9 @@ class FeatureExtractor:
         return self.frontend.config.sample_rate
 
     @torch.inference_mode()
-    def encode_segments(self, mfcc: torch.Tensor, batch_size: int = 512, progress: bool = False) -> np.ndarray:
-        """(N, 1, 64, 96) raw MFCC segments -> (N, D) features, in batches that bound memory."""
+    def encode_segments(self, mfcc: torch.Tensor, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """(N, 1, 64, 96) raw MFCC segments -> (N, D) features, in batches that bound memory
+        (64 is also the fastest on a CPU: 0.65 s for 10 minutes of ae_shared, 2.6 s in 512s)."""
         from tqdm import tqdm
 
         out = []

@@ -43,7 +43,8 @@ class MFCCFrontend:
 
     The whole track goes through in one pass; the STFT runs in chunks so that an hour of audio
     does not need gigabytes of spectrogram at once (the result is identical: frames are cut
-    from one reflect-padded signal, as a centred STFT of the whole track would).
+    from the reflect-padded signal, as a centred STFT of the whole track would, without ever
+    copying the whole padded track).
     """
 
     chunk_frames = 6_000  # one minute of frames per STFT call
@@ -66,12 +67,11 @@ class MFCCFrontend:
         half = c.n_fft // 2
         if x.numel() <= half:
             raise AudioTooShortError(f"audio of {x.numel()} samples is too short for one MFCC frame")
-        padded = torch.nn.functional.pad(x[None, None], (half, half), mode="reflect")[0, 0]
         n_frames = 1 + x.numel() // c.hop_length
         power = []
         for a in range(0, n_frames, self.chunk_frames):
             b = min(n_frames, a + self.chunk_frames)
-            power.append(self.mel(padded[a * c.hop_length : (b - 1) * c.hop_length + c.n_fft]))
+            power.append(self.mel(_reflected(x, a * c.hop_length - half, (b - 1) * c.hop_length + c.n_fft - half)))
         mel = torch.cat(power, dim=-1)
         db = 10.0 * torch.log10(torch.clamp(mel, min=1e-10))
         db = torch.maximum(db, db.max() - c.top_db)
@@ -102,3 +102,15 @@ class MFCCFrontend:
         starts_s = np.asarray(starts, dtype=np.float64) * frame_s
         centres = starts_s + (seg - 1) / 2 * frame_s
         return Segments(x[:, None].contiguous(), centres, starts_s, full)
+
+
+def _reflected(x: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+    """x[lo:hi], reflected at both ends where the range runs past them (torch's "reflect" pad)."""
+    n = x.numel()
+    parts = []
+    if lo < 0:
+        parts.append(x[1 : 1 - lo].flip(0))
+    parts.append(x[max(lo, 0) : min(hi, n)])
+    if hi > n:
+        parts.append(x[2 * n - 1 - hi : n - 1].flip(0))
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
