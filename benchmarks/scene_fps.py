@@ -15,8 +15,6 @@ import statistics
 import subprocess
 import time
 
-import numpy as np
-
 from audioviz import ffmpeg
 from audioviz.config import parse_size
 from audioviz.render.context import create_context
@@ -55,6 +53,30 @@ def measure(name: str, size: tuple[int, int], frames: int, runs: int, png: str |
             elapsed = time.perf_counter() - t0
             rates.append(frames / elapsed)
         return rates
+    finally:
+        ctx.release()
+
+
+def cpu_seconds(name: str, size: tuple[int, int], frames: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run of `frames` frames: the renderer's threads are this
+    process's, so its CPU time is what drawing alone costs, whatever the cores."""
+    import resource
+
+    ctx = create_context()
+    try:
+        fbo = ctx.framebuffer([ctx.renderbuffer(size, 4)], ctx.depth_renderbuffer(size))
+        fbo.use()
+        scene = load_scene(name)
+        scene.setup(ctx, size, 0)
+        values = parameter_sweep(frames)
+        buf = bytearray(size[0] * size[1] * 4)
+        r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        for f in range(frames):
+            fbo.use()
+            scene.draw(f / 30, 1 / 30, values[f])
+            fbo.read_into(buf, components=4)
+        wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+        return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     finally:
         ctx.release()
 
