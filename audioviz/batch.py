@@ -5,12 +5,16 @@ user can get wrong (options, model, scene, folders, metadata) is checked then, b
 Running it renders the tracks whose video is not complete yet, one worker per job; each worker
 loads the model, the fitted mapping, the scene class and a GL context once and renders track
 after track with them. One bad file never stops the run: its failure is recorded with the
-reason, and the run ends with a report (CSV or JSON) of every track.
+reason, and the run ends with a report (CSV or JSON) of every track. A fault of the machine
+(FATAL_ERRORS: no GL, no ffmpeg that encodes H.264, a full disk, OUT_DIR unusable) stops it
+instead, at planning time or at the first track that meets it (BatchStoppedError), rather
+than failing every track the same way.
 
 Resuming relies on two things. A video appears at its final name only when complete (render/
 video.py writes a hidden temporary file beside it and renames it at the end), and a file at the
-final name is also checked to be a whole MP4 (its top-level boxes must tile the file exactly and
-include `moov` and `mdat`; a truncated file fails that). The temporary files that a killed run
+final name is also checked to be a whole MP4 with all its frames, from its structure alone
+(`mp4_complete`: top-level boxes that tile the file, every indexed frame inside `mdat`, video
+as long as audio; about a millisecond a file). The temporary files that a killed run
 left behind (ffmpeg even finishes them after its batch died) are deleted when the next run
 starts; a lock on OUT_DIR keeps two batches from writing into one folder at once, so no live
 temporary file is ever taken for a stale one.
@@ -30,6 +34,7 @@ import random
 import re
 import signal
 import struct
+import sys
 import tempfile
 import time
 from collections import deque
@@ -38,13 +43,25 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from .config import RenderConfig
-from .errors import AudiovizError, ConfigError, InputError, OutputError
+from .errors import (
+    AudiovizError,
+    BatchStoppedError,
+    ConfigError,
+    DiskFullError,
+    FFmpegUnavailableError,
+    GLUnavailableError,
+    InputError,
+    OutputError,
+)
 
 DONE, SKIPPED, FAILED, INTERRUPTED = "done", "skipped", "failed", "interrupted"
 STATUSES = (DONE, SKIPPED, FAILED, INTERRUPTED)
 REPORT_COLUMNS = ("input", "output", "status", "reason", "seconds", "audio_seconds")
 LOCK_NAME = ".audioviz-batch.lock"
 MAPPING_NAME = "mapping"  # --fit-on-batch writes OUT_DIR/mapping.npz and mapping.json
+# Faults of the machine, not of one file: every later track would fail the same way, so a batch
+# stops on the first instead of failing them all (the CLI's exit status 3)
+FATAL_ERRORS = (GLUnavailableError, FFmpegUnavailableError, DiskFullError, BatchStoppedError)
 
 
 def default_jobs() -> int:
@@ -127,16 +144,31 @@ def plan_tracks(
 # -- is a video there complete? ----------------------------------------------------------------
 
 
-def mp4_complete(path: str | os.PathLike) -> bool:
-    """Whether `path` holds a whole MP4: its top-level boxes follow one another to exactly the
-    end of the file and include ftyp, moov and mdat. Reads a few bytes per box, never the media.
+MAX_MOOV = 64 << 20  # an hour at 60 fps indexes in well under 2 MB; anything bigger is not ours
+# the video and audio tracks of a video audioviz wrote last equally long (the audio is padded or
+# cut to the frames); AAC's priming and last frame add under 50 ms
+MAX_TRACK_MISMATCH = 0.25
 
-    A file cut short (a copy interrupted, a disk that filled up) ends inside a box; ffmpeg killed
-    before it finished never wrote `moov`."""
+
+def mp4_complete(path: str | os.PathLike) -> bool:
+    """Whether `path` holds a whole MP4 whose frames are all there, checked from its structure
+    alone (about a millisecond a file: resuming a batch of thousands stays quick):
+
+    - the top-level boxes follow one another to exactly the end of the file and include ftyp,
+      moov and mdat: a file cut short (a copy interrupted, a disk that filled up) ends inside a
+      box, and ffmpeg killed before it finished never wrote `moov`;
+    - every sample (frame) that moov's index lists lies inside an mdat box, and the index agrees
+      with itself (sample counts, chunks): a file whose boxes were made whole again after its
+      media was cut, or an index from a longer video, fails this;
+    - it has a video track with frames, as long as its audio track (when there is one).
+
+    What it cannot see without decoding every frame (0.3 s for 30 s of 720p; far too slow to
+    resume thousands): bytes changed in place inside frames that are all there.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
-        seen, pos = set(), 0
+        seen, pos, moov, mdats = set(), 0, None, []
         with path.open("rb") as f:
             for _ in range(10_000):
                 if pos == size:
@@ -146,21 +178,121 @@ def mp4_complete(path: str | os.PathLike) -> bool:
                 if len(head) < 8:
                     return False
                 n, kind = struct.unpack(">I4s", head[:8])
+                header = 8
                 if n == 1:  # 64-bit size follows the type
                     if len(head) < 16:
                         return False
-                    n = struct.unpack(">Q", head[8:16])[0]
+                    n, header = struct.unpack(">Q", head[8:16])[0], 16
                 elif n == 0:  # the last box runs to the end of the file
                     n = size - pos
-                if n < 8 or pos + n > size:
+                if n < header or pos + n > size:
                     return False
                 seen.add(kind)
+                if kind == b"moov":
+                    moov = (pos + header, pos + n)
+                elif kind == b"mdat":
+                    mdats.append((pos + header, pos + n))
                 pos += n
             else:
                 return False
+            if pos != size or not {b"ftyp", b"moov", b"mdat"} <= seen or moov[1] - moov[0] > MAX_MOOV:
+                return False
+            f.seek(moov[0])
+            index = f.read(moov[1] - moov[0])
     except OSError:
         return False
-    return pos == size and {b"ftyp", b"moov", b"mdat"} <= seen
+    try:
+        return _frames_all_there(index, mdats)
+    except (struct.error, ValueError, IndexError, TypeError):  # an index that does not parse
+        return False
+
+
+def _boxes(data: bytes, start: int, end: int) -> dict[bytes, list[tuple[int, int]]] | None:
+    """The boxes that tile data[start:end], by type: (payload start, end); None if they do not."""
+    out: dict[bytes, list[tuple[int, int]]] = {}
+    pos = start
+    while pos < end:
+        n, kind = struct.unpack_from(">I4s", data, pos)
+        header = 8
+        if n == 1:
+            n, header = struct.unpack_from(">Q", data, pos + 8)[0], 16
+        elif n == 0:
+            n = end - pos
+        if n < header or pos + n > end:
+            return None
+        out.setdefault(kind, []).append((pos + header, pos + n))
+        pos += n
+    return out
+
+
+def _one(data: bytes, box: tuple[int, int] | None, *path: bytes) -> tuple[int, int] | None:
+    """The payload of the first box along `path` inside `box`."""
+    for kind in path:
+        if box is None:
+            return None
+        found = (_boxes(data, *box) or {}).get(kind)
+        box = found[0] if found else None
+    return box
+
+
+def _track(data: bytes, trak: tuple[int, int], mdats: list[tuple[int, int]]):
+    """(handler, seconds) of one track whose samples all lie inside an mdat; None otherwise."""
+    import numpy as np
+
+    mdia = _one(data, trak, b"mdia")
+    hdlr, mdhd, stbl = _one(data, mdia, b"hdlr"), _one(data, mdia, b"mdhd"), _one(data, mdia, b"minf", b"stbl")
+    if hdlr is None or mdhd is None or stbl is None:
+        return None
+    handler = data[hdlr[0] + 8 : hdlr[0] + 12]
+    if data[mdhd[0]] == 1:
+        timescale, duration = struct.unpack_from(">IQ", data, mdhd[0] + 20)
+    else:
+        timescale, duration = struct.unpack_from(">II", data, mdhd[0] + 12)
+    boxes = _boxes(data, *stbl) or {}
+    stsz, stsc, stts = (boxes.get(k, [None])[0] for k in (b"stsz", b"stsc", b"stts"))
+    stco, co64 = boxes.get(b"stco", [None])[0], boxes.get(b"co64", [None])[0]
+    if stsz is None or stsc is None or stts is None or (stco or co64) is None or not timescale:
+        return None
+    uniform, n_samples = struct.unpack_from(">II", data, stsz[0] + 4)
+    if uniform:
+        sizes = np.full(n_samples, uniform, dtype=np.int64)
+    else:
+        sizes = np.frombuffer(data, ">u4", n_samples, stsz[0] + 12).astype(np.int64)
+    (n_stts,) = struct.unpack_from(">I", data, stts[0] + 4)
+    if n_samples == 0 or np.frombuffer(data, ">u4", 2 * n_stts, stts[0] + 8)[0::2].astype(np.int64).sum() != n_samples:
+        return None
+    box, dtype = (stco, ">u4") if stco is not None else (co64, ">u8")
+    (n_chunks,) = struct.unpack_from(">I", data, box[0] + 4)
+    offsets = np.frombuffer(data, dtype, n_chunks, box[0] + 8).astype(np.int64)
+    (n_runs,) = struct.unpack_from(">I", data, stsc[0] + 4)
+    runs = np.frombuffer(data, ">u4", 3 * n_runs, stsc[0] + 8).astype(np.int64).reshape(n_runs, 3)
+    first = runs[:, 0]
+    if n_runs == 0 or first[0] != 1 or np.any(np.diff(first) <= 0) or first[-1] > n_chunks:
+        return None
+    per_chunk = np.repeat(runs[:, 1], np.diff(np.append(first, n_chunks + 1)))
+    if per_chunk.sum() != n_samples:
+        return None
+    ends = np.concatenate([[0], np.cumsum(sizes)])
+    last = np.cumsum(per_chunk)
+    chunk_ends = offsets + ends[last] - ends[last - per_chunk]
+    starts = np.array([a for a, _ in mdats])
+    which = np.searchsorted(starts, offsets, side="right") - 1  # the mdat each chunk starts in
+    if np.any(which < 0) or np.any(chunk_ends > np.array([b for _, b in mdats])[which]):
+        return None
+    return handler, duration / timescale
+
+
+def _frames_all_there(index: bytes, mdats: list[tuple[int, int]]) -> bool:
+    moov = _boxes(index, 0, len(index))
+    if moov is None:
+        return False
+    tracks = [_track(index, trak, sorted(mdats)) for trak in moov.get(b"trak", [])]
+    if not tracks or None in tracks:
+        return False
+    seconds = {handler: s for handler, s in reversed(tracks)}  # the first track of each kind
+    if b"vide" not in seconds:
+        return False
+    return b"soun" not in seconds or abs(seconds[b"vide"] - seconds[b"soun"]) <= MAX_TRACK_MISMATCH
 
 
 def stale_temporaries(output: Path) -> list[Path]:
@@ -219,7 +351,10 @@ class FolderLock:
             import fcntl
         except ImportError:  # not a POSIX system: no lock, resuming still works
             return self
-        self._file = self.path.open("a")
+        try:
+            self._file = self.path.open("a")
+        except OSError as e:
+            raise BatchStoppedError(f"{self.path.parent}: cannot write there ({e.strerror}); nothing was rendered") from None
         try:
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -245,6 +380,7 @@ class TrackResult:
     seconds: float = 0.0
     audio_seconds: float | None = None
     genre: str | None = None
+    fatal: bool = field(default=False, repr=False)  # failed on a fault of the machine: stop the batch
 
     def row(self, with_genre: bool) -> dict:
         d = {k: getattr(self, k) for k in REPORT_COLUMNS}
@@ -299,7 +435,7 @@ class TrackRenderer:
         c = self.config
         scene = None
         try:
-            track = decode(source, self.extractor.sample_rate)
+            track = decode(source, self.extractor.sample_rate, c.duration, start=c.start)
             duration = track.duration
             feats = self.extractor.features(track.samples)
             del track  # the samples are not needed while the frames render
@@ -309,7 +445,8 @@ class TrackRenderer:
             per_frame = frame_values(params, feats.centres, feats.starts, n_frames, c.video.fps,
                                      c.timeline.interpolate, c.timeline.smoothing)
             scene = self.scene_cls()
-            render_video(scene, per_frame, output, c.video, c.encoder, source, c.seed, progress, self.ctx)
+            render_video(scene, per_frame, output, c.video, replace(c.encoder, audio_start=c.start), source, c.seed,
+                         progress, self.ctx)
         finally:
             del scene
             gc.collect()  # scenes can hold reference cycles; their GL objects go with them
@@ -327,13 +464,35 @@ def _reason(e: BaseException, source: Path) -> str:
     return " ".join(text.split())
 
 
+def _output_root(track: Track) -> Path:
+    """OUT_DIR, from a track's output path and its path relative to OUT_DIR."""
+    root = track.output
+    for _ in track.out_rel.split("/"):
+        root = root.parent
+    return root
+
+
+def _folder_usable(folder: Path) -> bool:
+    return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+
+
+def is_fatal(e: BaseException, track: Track) -> bool:
+    """Whether a track's failure is the machine's (the batch stops) rather than the file's (the
+    batch goes on): no GL, no working ffmpeg, a full disk, or OUT_DIR itself unusable."""
+    if isinstance(e, FATAL_ERRORS):
+        return True
+    return isinstance(e, OutputError) and not _folder_usable(_output_root(track))
+
+
 def render_track(renderer: TrackRenderer, track: Track, progress: bool = False) -> TrackResult:
-    """Render one track, turning any failure into a FAILED result (Ctrl-C still interrupts)."""
+    """Render one track, turning any failure into a FAILED result (Ctrl-C still interrupts);
+    a failure that every later track would meet too is marked `fatal`."""
     t0 = time.perf_counter()
     try:
         duration = renderer.render(track.source, track.output, progress)
     except Exception as e:  # one bad file must never stop the batch
-        return TrackResult(track.rel, track.out_rel, FAILED, _reason(e, track.source), round(time.perf_counter() - t0, 2))
+        return TrackResult(track.rel, track.out_rel, FAILED, _reason(e, track.source), round(time.perf_counter() - t0, 2),
+                           fatal=is_fatal(e, track))
     return TrackResult(track.rel, track.out_rel, DONE, "", round(time.perf_counter() - t0, 2), round(duration, 3))
 
 
@@ -341,6 +500,10 @@ def render_track(renderer: TrackRenderer, track: Track, progress: bool = False) 
 
 
 def _interrupt(signum, frame):
+    """A worker's SIGINT and SIGTERM: stop once, then let nothing cut the cleanup short (Ctrl-C
+    reaches it from the terminal and, a moment later, SIGTERM from the batch stopping it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -356,11 +519,12 @@ def _die_with_parent() -> None:
 def _worker_main(config: RenderConfig, threads: int, tasks, results, wid: int) -> None:
     """A worker process: load once, then render each track the batch sends until None."""
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     _die_with_parent()
     try:
         renderer = TrackRenderer(config, threads)
     except KeyboardInterrupt:
-        return
+        os._exit(0)  # nothing to clean up yet; the interpreter's teardown would only cost seconds
     except BaseException as e:
         results.put(("fatal", wid, str(e) if isinstance(e, AudiovizError) else f"{type(e).__name__}: {e}"))
         return
@@ -368,10 +532,12 @@ def _worker_main(config: RenderConfig, threads: int, tasks, results, wid: int) -
         results.put(("ready", wid, None))
         while (track := tasks.get()) is not None:
             results.put(("done", wid, render_track(renderer, track)))
-    except KeyboardInterrupt:
-        pass
-    finally:
+    except KeyboardInterrupt:  # its ffmpeg is stopped and its temporary file gone (render/video.py)
         renderer.close()
+        # the interpreter's teardown takes seconds once torch is loaded and has nothing to do here
+        # (the batch that is stopping reads nothing more from this worker)
+        os._exit(0)
+    renderer.close()
 
 
 @dataclass
@@ -424,8 +590,8 @@ class _Pool:
             except queue.Empty:
                 self._reap(pending, finish)
                 continue
-            if kind == "fatal":
-                raise AudiovizError(payload)
+            if kind == "fatal":  # what loaded in the batch itself fails to load in a worker
+                raise BatchStoppedError(f"a batch worker cannot start: {payload}")
             w = self.workers.get(wid)
             if kind == "done":
                 finish(payload)
@@ -453,7 +619,7 @@ class _Pool:
             if not w.ready:
                 self.start_failures += 1
                 if self.start_failures >= self.MAX_START_FAILURES:
-                    raise AudiovizError(f"batch workers die while starting (exit status {code})")
+                    raise BatchStoppedError(f"batch workers die while starting (exit status {code})")
             if pending:
                 self.spawn()
 
@@ -500,6 +666,8 @@ class BatchResult:
 
     def as_dict(self) -> dict:
         d = asdict(self)
+        for t in d["tracks"]:
+            del t["fatal"]
         d["summary"] = self.summary()
         return d
 
@@ -552,6 +720,13 @@ class Batch:
         if not self.tracks:
             raise InputError(f"{self.in_dir}: none of its {self.found} audio files match --include {' '.join(include)}")
         self.genres = self._genres(fma_metadata) if fma_metadata is not None else None
+        # an ffmpeg that cannot encode H.264 here (or is missing) is one message before any work
+        # (FFmpegUnavailableError), not the same failure for every track; so is no GL, below
+        from .render.encoder import resolve_codec
+
+        config = replace(config, encoder=replace(config.encoder, codec=resolve_codec(config.encoder.codec)))
+        self.config = config
+        self.result: BatchResult | None = None  # the last run's, also when it was interrupted
         # load once here: a wrong model, scene or mapping is reported before any work, and with
         # --jobs 1 this very renderer renders the tracks
         preflight = replace(config, mapping=replace(config.mapping, fit="track")) if fit_on_batch else config
@@ -581,10 +756,14 @@ class Batch:
 
         t0 = time.perf_counter()
         try:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutputError(f"{self.out_dir}: cannot write there ({e.strerror})") from None
+            self._prepare_output()
+        except BatchStoppedError:
+            if self.renderer is not None:
+                self.renderer.close()
+                self.renderer = None
+            raise
         result = BatchResult(str(self.in_dir), str(self.out_dir), str(self.report_path), self.jobs, 0.0, found=self.found)
+        self.result = result
         by_rel: dict[str, TrackResult] = {}
         with FolderLock(self.out_dir):
             remove_stale_temporaries(self.tracks)
@@ -599,14 +778,21 @@ class Batch:
                        disable=not progress, dynamic_ncols=True)
 
             failed = 0
+            not_done = "the batch stopped before it finished"
 
             def record(r: TrackResult) -> None:
-                nonlocal failed
+                nonlocal failed, not_done
                 by_rel[r.input] = r
                 if r.status == FAILED:
                     failed += 1
                     bar.set_postfix_str(f"{failed} failed", refresh=False)
                 bar.update(1)
+                if r.fatal:  # the machine's fault: every later track would fail the same way
+                    left = len(self.tracks) - len(by_rel)
+                    not_done = f"not rendered: the batch stopped at {r.input}, on a fault that every track would meet"
+                    raise BatchStoppedError(
+                        f"batch stopped at {r.input}: {r.reason}; {left} more track(s) left undone. "
+                        f"Fix that and run the same command again to resume (report: {self.report_path})")
                 if on_track is not None:
                     on_track(r)
 
@@ -620,9 +806,10 @@ class Batch:
                 result.interrupted = True
                 raise
             finally:
+                in_flight = sys.exc_info()[1]
                 for t in self.tracks:
                     if t.rel not in by_rel:
-                        by_rel[t.rel] = TrackResult(t.rel, t.out_rel, INTERRUPTED, "the batch stopped before it finished")
+                        by_rel[t.rel] = TrackResult(t.rel, t.out_rel, INTERRUPTED, not_done)
                 result.tracks = [by_rel[t.rel] for t in self.tracks]
                 if self.genres is not None:
                     for r in result.tracks:
@@ -631,8 +818,31 @@ class Batch:
                 if self.renderer is not None:
                     self.renderer.close()
                     self.renderer = None
-                write_report(self.report_path, result, with_genre=self.genres is not None)
+                try:
+                    write_report(self.report_path, result, with_genre=self.genres is not None)
+                except OutputError as e:
+                    if in_flight is None:
+                        raise
+                    if isinstance(in_flight, AudiovizError):  # keep the first error; say the second too
+                        in_flight.args = (f"{in_flight}; and {e}",)
         return result
+
+    def _prepare_output(self) -> None:
+        """Make OUT_DIR (and the report's folder) if missing; when either cannot be written the
+        batch stops here, before any work (BatchStoppedError)."""
+        for folder in dict.fromkeys((self.out_dir, self.report_path.parent)):
+            why = ""
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                existing = folder.absolute()
+                while not os.path.lexists(existing) and existing != existing.parent:
+                    existing = existing.parent
+                why = f"{existing} is a file, not a folder" if not existing.is_dir() else e.strerror
+            if not why and not _folder_usable(folder):
+                why = "permission denied"
+            if why:
+                raise BatchStoppedError(f"{folder}: cannot write there ({why}); nothing was rendered")
 
     def _fit(self, progress: bool) -> str:
         """--fit-on-batch: fit the mapping on the batch's own tracks (kept in OUT_DIR, so that a

@@ -1,7 +1,9 @@
 """The `audioviz` command: a thin shell over the library (parse, call, print)."""
 
+import contextlib
 import functools
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -30,18 +32,44 @@ def _fail(message: str, code: int = 1):
     raise typer.Exit(code)
 
 
+INTERRUPTED = 130  # Ctrl-C (SIGINT) and SIGTERM alike: stopped cleanly, nothing half-written left
+STOPPED = 3  # batch: stopped early on a fault of the machine (no GL, no ffmpeg, disk full, ...)
+
+
+def _catch_sigterm():
+    """Have SIGTERM (`kill`, a supervisor stopping us) raise KeyboardInterrupt as Ctrl-C does, so
+    that it stops ffmpeg and removes temporary files on the way out; returns what to restore."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _restore_sigterm(previous) -> None:
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def handles_errors(fn):
-    """User errors become one line on stderr and exit status 1; Ctrl-C exits 130."""
+    """User errors become one line on stderr and exit status 1; Ctrl-C and SIGTERM stop the
+    command cleanly (ffmpeg stopped, temporary files removed) and exit 130."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        previous = _catch_sigterm()
         try:
             return fn(*args, **kwargs)
         except AudiovizError as e:
             _fail(str(e))
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
-            raise typer.Exit(130)
+            raise typer.Exit(INTERRUPTED)
+        finally:
+            _restore_sigterm(previous)
 
     return wrapper
 
@@ -50,13 +78,18 @@ def _progress(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
-AudioArg = Annotated[Path, typer.Argument(help="Audio file (mp3, ogg, opus, flac, wav, m4a, ...).", show_default=False)]
+# readable=False: audio.check_readable explains an unreadable file in one line (click's check prints a box)
+AudioArg = Annotated[Path, typer.Argument(help="Audio file (mp3, ogg, opus, flac, wav, m4a, ...).", show_default=False,
+                                          readable=False)]
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (see `audioviz models`) or a .pt checkpoint.")]
 DeviceOpt = Annotated[Device, typer.Option(help="Where the network runs; auto picks a CUDA GPU when there is one.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object with the results on stdout.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed for everything random: the scene, --order random, K-Means.")]
 SceneOpt = Annotated[str, typer.Option("--scene", "-s", help="Scene name (see `audioviz scenes`).")]
+StartOpt = Annotated[float, typer.Option("--start", help="Use the song from this many seconds in (cut before decoding).")]
+DurationOpt = Annotated[Optional[float], typer.Option(
+    "--duration", help="Use only this many seconds of the song (default: to its end).", show_default=False)]
 LayerOpt = Annotated[Optional[str], typer.Option(
     "--layer", help="Which layer of the model gives the features, by the paper's name, e.g. L15 for vgg16 "
     "(`audioviz models` lists them; default: the model's own).", show_default=False)]
@@ -105,8 +138,8 @@ class Encoder(str, Enum):
 CrfOpt = Annotated[int, typer.Option(help="Quality: lower is better and larger (18-28 is sane; NVENC's -cq).")]
 PresetOpt = Annotated[str, typer.Option(help="Encoder speed preset, x264's names (ultrafast ... veryslow; NVENC's p1 ... p7).")]
 X264ParamsOpt = Annotated[str, typer.Option(
-    "--x264-params", help="Extra x264 settings, key=value:key=value; the default trades 1-8 % larger files "
-    "for 30-40 % less encoding time at the same quality; '' for the plain preset.")]
+    "--x264-params", help="Extra x264 settings, key=value:key=value; the default trades up to 10 % larger files "
+    "for about a third less encoding time at the same quality; '' for the plain preset.")]
 EncoderOpt = Annotated[Encoder, typer.Option(
     "--encoder", help="H.264 encoder: x264 (CPU), nvenc (NVIDIA GPU), or auto: nvenc when it works here, else x264.")]
 
@@ -147,6 +180,8 @@ def render(
     crf: CrfOpt = 20,
     preset: PresetOpt = "veryfast",
     x264_params: X264ParamsOpt = "me=dia:subme=1",
+    start: StartOpt = 0.0,
+    duration: DurationOpt = None,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ):
@@ -159,7 +194,7 @@ def render(
         model=model, layer=layer, scene=scene, seed=seed, device=device.value,
         video=VideoConfig(w, h, fps), encoder=_encoder_config(encoder, crf, preset, x264_params),
         timeline=TimelineConfig(interpolate=not no_interpolate, smoothing=smoothing),
-        mapping=_mapping_config(mapping, scaler, scaling, order, fit),
+        mapping=_mapping_config(mapping, scaler, scaling, order, fit), start=start, duration=duration,
     )
     result = render_file(audio, output, config, progress=_progress(quiet))
     if json_out:
@@ -189,6 +224,8 @@ def extract(
     fit: FitOpt = "model",
     seed: SeedOpt = 0,
     device: DeviceOpt = Device.auto,
+    start: StartOpt = 0.0,
+    duration: DurationOpt = None,
     quiet: QuietOpt = False,
 ):
     """Write AUDIO's per-segment features (or, with --mapped, parameters) without rendering."""
@@ -198,11 +235,12 @@ def extract(
     if mapped:
         config = _mapping_config(mapping, scaler, scaling, order, fit)
         feats, params, names = extract_params(audio, model, scene, config, seed, device.value, progress=_progress(quiet),
-                                              layer=layer)
+                                              layer=layer, start=start, duration=duration)
         write_features(output, feats, model, values=params, columns=names)
         what = f"{params.shape[0]} segments x {params.shape[1]} {scene} parameters"
     else:
-        feats = extract_features(audio, model, device.value, progress=_progress(quiet), layer=layer)
+        feats = extract_features(audio, model, device.value, progress=_progress(quiet), layer=layer, start=start,
+                                 duration=duration)
         write_features(output, feats, model)
         what = f"{feats.values.shape[0]} segments x {feats.values.shape[1]} features"
     if not quiet:
@@ -386,6 +424,8 @@ def preview(
     smoothing: Annotated[float, typer.Option(help="Time constant of the moving average, in seconds.")] = 0.2,
     seed: SeedOpt = 0,
     device: DeviceOpt = Device.auto,
+    start: StartOpt = 0.0,
+    duration: DurationOpt = None,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ):
@@ -398,6 +438,7 @@ def preview(
     config = RenderConfig(
         model=model, layer=layer, scene=scene, seed=seed, device=device.value, video=VideoConfig(w, h),
         timeline=TimelineConfig(smoothing=smoothing), mapping=_mapping_config(mapping, scaler, scaling, order, fit),
+        start=start, duration=duration,
     )
     result = preview_file(audio, output, config, columns, rows, progress=_progress(quiet))
     if json_out:
@@ -479,6 +520,8 @@ def batch(
     include: Annotated[Optional[list[str]], typer.Option("--include", help="Only files matching this glob: '*.mp3' matches names, '000/*' paths; repeat for more.", show_default=False)] = None,
     fma_metadata: Annotated[Optional[Path], typer.Option(help="FMA's metadata folder (with tracks.csv): add each track's top genre to the report.", show_default=False)] = None,
     report: Annotated[Optional[Path], typer.Option(help="Where to write the report: .csv or .json (default OUT_DIR/report.csv).", show_default=False)] = None,
+    start: Annotated[float, typer.Option("--start", help="Use each song from this many seconds in.")] = 0.0,
+    duration: Annotated[Optional[float], typer.Option("--duration", help="Use only this many seconds of each song (default: to its end).", show_default=False)] = None,
     no_cache: NoCacheOpt = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
@@ -486,11 +529,14 @@ def batch(
     """Render a video of every audio file under IN_DIR into OUT_DIR; rerun to resume.
 
     Exit status: 0 when every track rendered (or was complete already), 1 when some failed
-    (the report says why), 2 for a usage error, 130 when interrupted.
+    (the report says why), 2 for a usage error, 3 when the run stopped early on a fault of the
+    machine that every track would meet (no OpenGL, no ffmpeg that encodes H.264, output
+    folder unusable, disk full), 130 when interrupted (Ctrl-C or SIGTERM).
     """
     import signal
 
-    from .batch import DONE, FAILED, Batch
+    from .batch import DONE, FAILED, FATAL_ERRORS, Batch
+    from .errors import BatchStoppedError
     from .config import RenderConfig, TimelineConfig, VideoConfig, parse_size
 
     try:
@@ -499,13 +545,15 @@ def batch(
             model=model, layer=layer, scene=scene, seed=seed, device=device.value,
             video=VideoConfig(w, h, fps), encoder=_encoder_config(encoder, crf, preset, x264_params),
             timeline=TimelineConfig(interpolate=not no_interpolate, smoothing=smoothing),
-            mapping=_mapping_config(mapping, scaler, scaling, order, fit),
+            mapping=_mapping_config(mapping, scaler, scaling, order, fit), start=start, duration=duration,
         )
         job = Batch(in_dir, out_dir, config, jobs=jobs, overwrite=overwrite, fit_on_batch=fit_on_batch, limit=limit,
                     shuffle=shuffle, include=tuple(include or ()), fma_metadata=fma_metadata, report=report,
                     cache=not no_cache)
     except _usage_errors() as e:
         _fail(str(e), 2)
+    except FATAL_ERRORS as e:  # no GL, no working ffmpeg: found while planning, before any work
+        _fail(f"{e}; nothing was rendered", STOPPED)
     progress = _progress(quiet)
 
     def on_track(r):
@@ -520,9 +568,20 @@ def batch(
     try:
         result = job.run(progress=progress, on_track=on_track)
     except KeyboardInterrupt:
-        typer.echo(f"interrupted; complete videos are kept, run the same command again to resume "
+        so_far = ""
+        if job.result is not None:
+            if json_out:
+                typer.echo(json.dumps(job.result.as_dict()))
+            s = job.result.summary()
+            so_far = (f" with {s['done']} rendered, {s['skipped']} already complete, {s['failed']} failed and "
+                      f"{s['interrupted']} not done")
+        typer.echo(f"interrupted{so_far}; complete videos are kept, run the same command again to resume "
                    f"(report: {job.report_path})", err=True)
-        raise typer.Exit(130)
+        raise typer.Exit(INTERRUPTED)
+    except BatchStoppedError as e:
+        if json_out and job.result is not None:
+            typer.echo(json.dumps(job.result.as_dict()))
+        _fail(str(e), STOPPED)
     finally:
         signal.signal(signal.SIGTERM, previous)
     s = result.summary()
@@ -594,4 +653,15 @@ def compare(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as e:
+        if e.code == INTERRUPTED:
+            # Stopped cleanly: ffmpeg is reaped, temporary files are gone, a batch's report is
+            # written. The interpreter's own teardown (seconds once torch is loaded) has nothing
+            # left to do, and a user who pressed Ctrl-C wants the prompt back now.
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(INTERRUPTED)
+        raise

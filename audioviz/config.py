@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -37,6 +38,14 @@ def parse_fps(value: str | float | int | Fraction) -> Fraction:
     return fps
 
 
+def check_clip(start: float = 0.0, duration: float | None = None) -> None:
+    """The part of a song to use: from `start` seconds, `duration` seconds long (None: to the end)."""
+    if not (math.isfinite(start) and start >= 0):
+        raise ConfigError(f"--start {start:g} s is out of range; give 0 or more seconds")
+    if duration is not None and not (math.isfinite(duration) and duration > 0):
+        raise ConfigError(f"--duration {duration:g} s is out of range; give more than 0 seconds")
+
+
 @dataclass(frozen=True)
 class VideoConfig:
     width: int = 1280
@@ -67,13 +76,16 @@ class EncoderConfig:
     crf: int = 20
     preset: str = "veryfast"
     # veryfast's decisions with its cheapest motion search: on our scenes the same SSIM (to the
-    # 4th decimal) and 1-8 % larger files, for 30-40 % less encoder CPU (BENCHMARKS.md)
+    # 4th decimal) and 1-10 % larger files, for 27-41 % less encoder CPU (BENCHMARKS.md)
     x264_params: str = "me=dia:subme=1"
     audio_bitrate: str = "192k"
     # 0 lets the encoder pick; it shares the cores with the software renderer
     threads: int = 0
+    # where in the song file the video's audio track starts, in seconds (RenderConfig.start)
+    audio_start: float = 0.0
 
     def __post_init__(self) -> None:
+        check_clip(self.audio_start)
         if not 0 <= self.crf <= 51:
             raise ConfigError(f"crf {self.crf} is out of range; use 0 (lossless) to 51")
         if self.preset not in X264_PRESETS:
@@ -142,8 +154,13 @@ class RenderConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
     mapping: MappingConfig = field(default_factory=MappingConfig)
+    # the part of the song to render: from `start` seconds on, `duration` seconds (None: to the end);
+    # cut before decoding, so a long file costs only the part that is used
+    start: float = 0.0
+    duration: float | None = None
 
     def __post_init__(self) -> None:
+        check_clip(self.start, self.duration)
         if self.device not in DEVICES:
             raise ConfigError(f"device {self.device!r} is not one of: {', '.join(DEVICES)}")
         if not 0 <= self.seed < 2**32:

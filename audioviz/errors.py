@@ -47,3 +47,16 @@ class TrainingError(AudiovizError):
 
 class MissingDependencyError(AudiovizError):
     """An optional extra that a command needs is not installed; the message says how to add it."""
+
+
+class DiskFullError(OutputError):
+    """The output's disk (or quota, or file size limit) is full: no later file fits there either."""
+
+
+class FFmpegUnavailableError(EncoderError):
+    """ffmpeg is missing, does not start, or cannot encode H.264 on this machine."""
+
+
+class BatchStoppedError(AudiovizError):
+    """A batch stopped early on a fault of the machine, not of one file (no GL, disk full,
+    output folder unusable, no working ffmpeg): every later track would fail the same way."""

@@ -15,14 +15,34 @@ def executable() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def input_args(path: str | os.PathLike) -> list[str]:
-    """Arguments that open `path` as one plain local file.
+# The demuxers ffmpeg may use on a user's file: containers that hold music, and nothing that
+# refers to other files or URLs (hls, dash, concat, image sequences, sdp, ...), reads text as
+# media (playlists, subtitles) or runs a script (avisynth). ffmpeg guesses the format from the
+# contents, not the name, so a playlist named .mp3 would otherwise be opened as a playlist.
+AUDIO_FORMATS = (
+    "mp3", "ogg", "flac", "wav", "w64", "mov", "aac", "loas", "ac3", "eac3", "dts", "dtshd", "truehd", "mlp",
+    "aiff", "caf", "au", "asf", "matroska", "ape", "wv", "tta", "tak", "mpc", "mpc8", "shn", "dsf", "iff",
+    "amr", "amrnb", "amrwb", "gsm", "voc", "rm", "avi", "flv", "mpeg", "mpegts", "nut", "oma", "xwma", "ircam",
+    "sox", "nistsphere", "qcp",
+)
+
+
+def input_args(path: str | os.PathLike, start: float = 0.0, duration: float | None = None) -> list[str]:
+    """Arguments that open `path` as one plain local file in an audio format, from `start`
+    seconds on and for at most `duration` seconds (None: to the end).
 
     The `file:` prefix keeps a name such as `-x.mp3` or `http:x` from being read as an option
-    or a URL, and the protocol whitelist stops a playlist disguised as audio from making
-    ffmpeg open other files or the network.
+    or a URL; the protocol whitelist and the format whitelist (AUDIO_FORMATS) stop a playlist
+    disguised as audio from making ffmpeg open other files or the network. Seeking happens
+    before decoding (input options), so a long file costs only the part that is used.
     """
-    return ["-protocol_whitelist", "file", "-i", "file:" + str(Path(path).absolute())]
+    cut = []
+    if start:
+        cut += ["-ss", f"{start:.6f}"]
+    if duration is not None:
+        cut += ["-t", f"{duration:.6f}"]
+    return [*cut, "-protocol_whitelist", "file", "-format_whitelist", ",".join(AUDIO_FORMATS),
+            "-i", "file:" + str(Path(path).absolute())]
 
 
 def messages(stderr: bytes | str) -> list[str]:

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .audio import check_readable, decode
-from .config import EncoderConfig, MappingConfig, RenderConfig, VideoConfig
-from .errors import ConfigError, InputError, ModelError, OutputError
+from .config import EncoderConfig, MappingConfig, RenderConfig, VideoConfig, check_clip
+from .errors import AudioTooShortError, ConfigError, InputError, ModelError, OutputError
 from .mapping.order import apply_order, resolve_order
 from .mapping.timeline import frame_count, frame_values
 
@@ -49,18 +49,28 @@ def default_output(audio: str | os.PathLike) -> Path:
     return Path.cwd() / (Path(audio).stem + ".mp4")
 
 
+def _features(extractor, track, progress: bool = False):
+    """The extractor's features of a decoded track; a track too short for one segment is
+    reported with its file name."""
+    try:
+        return extractor.features(track.samples, progress=progress)
+    except AudioTooShortError as e:
+        raise AudioTooShortError(f"{track.path}: {e}") from None
+
+
 def extract_features(
     audio: str | os.PathLike, model: str = "ae_shared", device: str = "auto", progress: bool = False,
-    layer: str | None = None,
+    layer: str | None = None, start: float = 0.0, duration: float | None = None,
 ):
     """Per-segment features of a whole track (one batched pass): an `extract.features.Features`.
-    `layer` picks a classifier's feature layer (None: the model's default)."""
+    `layer` picks a classifier's feature layer (None: the model's default); `start` and
+    `duration` (seconds) pick a part of the track."""
     from .extract.registry import load_model
 
+    check_clip(start, duration)
     check_readable(audio)  # a missing file is reported before seconds go into loading a model
     extractor = load_model(model, device, layer)
-    samples = decode(audio, extractor.sample_rate, progress=progress).samples
-    return extractor.features(samples, progress=progress)
+    return _features(extractor, decode(audio, extractor.sample_rate, duration, progress, start), progress)
 
 
 def fitted_mapping(config: MappingConfig, extractor, features: np.ndarray, seed: int = 0):
@@ -132,16 +142,20 @@ def extract_params(
     device: str = "auto",
     progress: bool = False,
     layer: str | None = None,
+    start: float = 0.0,
+    duration: float | None = None,
 ):
-    """(Features, (N, 10) parameters, the scene's parameter names): what `render` would show."""
+    """(Features, (N, 10) parameters, the scene's parameter names): what `render` would show
+    (of the part of the track that `start` and `duration`, in seconds, pick)."""
     from .extract.registry import load_model
     from .scenes.registry import scene_class
 
+    check_clip(start, duration)
     check_readable(audio)
     scene_cls = scene_class(scene)
     extractor = load_model(model, device, layer)
     check_method(mapping, extractor)
-    feats = extractor.features(decode(audio, extractor.sample_rate, progress=progress).samples, progress=progress)
+    feats = _features(extractor, decode(audio, extractor.sample_rate, duration, progress, start), progress)
     state = fitted_mapping(mapping, extractor, feats.values, seed)
     return feats, map_features(feats.values, state, scene_cls, mapping, seed), scene_cls.param_names()
 
@@ -218,31 +232,35 @@ def render_file(
     config: RenderConfig = RenderConfig(),
     progress: bool = False,
 ) -> RenderResult:
-    """Render a music video of `audio` to `output` (default: ./<name>.mp4)."""
+    """Render a music video of `audio` to `output` (default: ./<name>.mp4), or of the part of
+    it that `config.start` and `config.duration` pick."""
     from .extract.registry import load_model
     from .render.context import create_context, renderer
-    from .render.encoder import resolve_codec
+    from .render.encoder import check_output, resolve_codec
     from .render.video import render_video
     from .scenes.registry import load_scene
 
     t0 = time.perf_counter()
     check_readable(audio)
     output = Path(output) if output is not None else default_output(audio)
+    check_output(output)  # a video path that cannot be written is refused before any work
     scene = load_scene(config.scene)
-    encoder = replace(config.encoder, codec=resolve_codec(config.encoder.codec))
+    encoder = replace(config.encoder, codec=resolve_codec(config.encoder.codec), audio_start=config.start)
     ctx = create_context()  # first: a machine without EGL should hear so before any work is done
     try:
         extractor = load_model(config.model, config.device, config.layer)
         check_method(config.mapping, extractor)
         t_load = time.perf_counter()
-        track = decode(audio, extractor.sample_rate, progress=progress)
+        track = decode(audio, extractor.sample_rate, config.duration, progress, config.start)
         t_decode = time.perf_counter()
-        feats = extractor.features(track.samples, progress=progress)
+        feats = _features(extractor, track, progress)
         t_extract = time.perf_counter()
         state = fitted_mapping(config.mapping, extractor, feats.values, config.seed)
         params = map_features(feats.values, state, type(scene), config.mapping, config.seed)
         fps = config.video.fps
-        n_frames = frame_count(track.duration, fps)
+        duration = track.duration
+        del track  # the samples (635 MB for an hour) are not needed while the frames render
+        n_frames = frame_count(duration, fps)
         per_frame = frame_values(
             params, feats.centres, feats.starts, n_frames, fps, config.timeline.interpolate, config.timeline.smoothing
         )
@@ -254,7 +272,7 @@ def render_file(
     wall = time.perf_counter() - t0
     return RenderResult(
         output=str(output),
-        audio_seconds=round(track.duration, 4),
+        audio_seconds=round(duration, 4),
         video_seconds=round(n_frames * fps.denominator / fps.numerator, 4),
         frames=n_frames,
         fps=float(fps),
@@ -267,7 +285,7 @@ def render_file(
         renderer=gl_renderer,
         segments=len(feats.values),
         wall_seconds=round(wall, 3),
-        realtime_factor=round(track.duration / wall, 3),
+        realtime_factor=round(duration / wall, 3),
         timings={
             "load": round(t_load - t0, 4),
             "decode": round(t_decode - t_load, 4),
@@ -343,8 +361,8 @@ def preview_file(
     try:
         extractor = load_model(config.model, config.device, config.layer)
         check_method(config.mapping, extractor)
-        track = decode(audio, extractor.sample_rate, progress=progress)
-        feats = extractor.features(track.samples, progress=progress)
+        track = decode(audio, extractor.sample_rate, config.duration, progress, config.start)
+        feats = _features(extractor, track, progress)
         state = fitted_mapping(config.mapping, extractor, feats.values, config.seed)
         params = map_features(feats.values, state, type(scene), config.mapping, config.seed)
         fps = step_fps(track.duration)
@@ -356,12 +374,12 @@ def preview_file(
         stills = render_stills(scene, per_frame, float(fps), picks, size, config.seed, ctx)
     finally:
         ctx.release()
-    for img, f in zip(stills, picks):
-        label(img, mmss(f / fps), scale=max(2, size[0] // 240))
+    for img, f in zip(stills, picks):  # labelled with the time in the song, whatever part of it is shown
+        label(img, mmss(config.start + f / fps), scale=max(2, size[0] // 240))
     title = f"{Path(audio).name}   scene {scene.name}   model {extractor.title}   mapping {describe_mapping(config.mapping, state)['method']}"
     path = write_png(output, grid(stills, columns, title=title))
     return {"output": str(path), "frames": len(stills), "cell": f"{size[0]}x{size[1]}",
-            "times": [round(float(f / fps), 2) for f in picks], "wall_seconds": round(time.perf_counter() - t0, 3)}
+            "times": [round(config.start + float(f / fps), 2) for f in picks], "wall_seconds": round(time.perf_counter() - t0, 3)}
 
 
 def scene_sheet(

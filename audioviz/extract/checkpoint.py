@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -90,17 +91,49 @@ def sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Load and check a checkpoint; anything else (a crafted pickle included) is a ModelError."""
+# torch's own advice in these messages (allow-listing globals, weights_only=False) is exactly
+# what must not be done with a file from elsewhere: keep only the reason
+_TORCH_BOILERPLATE = ("Weights only load failed", "(1)", "(2)", "Check the documentation", "Please file an issue")
+
+
+def _refusal(e: Exception) -> str:
+    """The one line of torch's message that says what the file holds that weights do not."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for ln in lines:
+        ln = ln.removeprefix("WeightsUnpickler error:").strip()
+        if ln and not ln.startswith(_TORCH_BOILERPLATE):
+            return ln.split(". Please use")[0].rstrip(".")[:160]
+    return type(e).__name__
+
+
+def read(path: str | os.PathLike, map_location: str | torch.device = "cpu"):
+    """torch.load with `weights_only=True`, the only way audioviz reads a .pt file: tensors and
+    plain containers load, anything a pickle could run (a crafted file) is a one-line ModelError."""
+    import pickle
+    import warnings
+
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"{path}: no such model file")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # torch raises UnpicklingError, RuntimeError, EOFError, ... for bad files
-        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [type(e).__name__]
-        why = next((ln for ln in lines if ln.startswith("WeightsUnpickler error")), lines[0])
-        raise ModelError(f"{path}: refused, not a plain weights-only checkpoint ({why[:160]})") from None
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": its message spans lines
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:  # the weights-only unpickler refused something
+        raise ModelError(
+            f"{path}: refused, not a plain weights-only checkpoint ({_refusal(e)}); "
+            "audioviz never runs code from a model file"
+        ) from None
+    except Exception as e:  # RuntimeError, EOFError, KeyError, ... for truncated or foreign files
+        why = str(e).strip().splitlines()[0][:160] if str(e).strip() else "empty or truncated"
+        raise ModelError(f"{path}: not a readable PyTorch weights file ({type(e).__name__}: {why})") from None
+
+
+def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Load and check a checkpoint; anything else (a crafted pickle included) is a ModelError."""
+    path = Path(path)
+    ckpt = read(path, map_location)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise ModelError(f"{path}: not an audioviz checkpoint")
     if ckpt.get("version") != VERSION:

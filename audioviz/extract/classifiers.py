@@ -264,7 +264,9 @@ def load_imagenet(net: GenreClassifier, path: str | os.PathLike) -> list[str]:
     and so is the output layer (other classes); the second FC layer is copied. Returns the
     names of the tensors it set. Raises ValueError when the file does not fit.
     """
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    from .checkpoint import read  # weights_only=True; a crafted pickle is a ModelError
+
+    state = read(path)
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

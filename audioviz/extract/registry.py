@@ -142,4 +142,6 @@ def from_checkpoint(ckpt: dict, name: str, device: torch.device, layer: str | No
         )
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ModelError(f"model {name!r}: its fitted mapping for layer {layer} is unusable ({e})") from None
+    if mapping is not None:
+        mapping.validate(f"model {name!r}")  # wrong shapes or NaN: refused now, not mid-render
     return FeatureExtractor(name, net, frontend, norm, mapping, dict(ckpt.get("meta", {})), device, digest, layer)

@@ -165,7 +165,7 @@ class Trainer:
         state = {"epoch": 0, "step": 0, "best_val": math.inf, "best_epoch": -1, "history": [], "seconds": 0.0}
         last = self.run_dir / "last.pt"
         if last.exists():
-            ck = torch.load(last, map_location=self.device, weights_only=True)
+            ck = checkpoint.read(last, map_location=self.device)
             net.load_state_dict(ck["state_dict"])
             opt.load_state_dict(ck["optimizer"])
             norm = ck["norm"]

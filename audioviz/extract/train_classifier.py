@@ -320,7 +320,7 @@ class ClassifierTrainer:
                  "seconds": 0.0, "imagenet": "", "imagenet_tensors": 0}
         last = self.run_dir / "last.pt"
         if last.exists():
-            ck = torch.load(last, map_location=self.device, weights_only=True)
+            ck = checkpoint.read(last, map_location=self.device)
             if list(ck["classes"]) != classes:
                 raise TrainingError(
                     f"{self.run_dir} was started with classes {', '.join(ck['classes'])}; the data now gives "

@@ -207,10 +207,52 @@ class FittedMapping:
             path = path.with_suffix(".npz")
         if not path.exists():
             raise ConfigError(f"{path}: no such fitted mapping (make one with `audioviz fit`)")
+        import zipfile
+        import zlib
+
+        # allow_pickle=False: object arrays and pickles are refused by numpy itself, never unpickled
+        broken = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error)
         try:
-            with np.load(path, allow_pickle=False) as z:
+            z = np.load(path, allow_pickle=False)
+        except broken as e:
+            raise ModelError(f"{path}: not a fitted mapping file ({_why(e)})") from None
+        if not isinstance(z, np.lib.npyio.NpzFile):  # one bare .npy array
+            raise ModelError(f"{path}: not a fitted mapping file (one array, not an .npz archive of arrays)")
+        try:
+            with z:
                 meta = json.loads(str(z["__meta__"]))
                 arrays = {k: z[k].astype(np.float64) for k in z.files if k != "__meta__"}
-        except (OSError, ValueError, KeyError) as e:
-            raise ModelError(f"{path}: not a fitted mapping file ({e})") from None
-        return cls(arrays, meta)
+        except broken as e:
+            raise ModelError(f"{path}: not a fitted mapping file ({_why(e)})") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("feature_size"), int) or meta["feature_size"] < 1:
+            raise ModelError(f"{path}: not a fitted mapping file (its __meta__ has no feature size)")
+        mapping = cls(arrays, meta)
+        mapping.validate(path)
+        return mapping
+
+    def validate(self, where) -> None:
+        """Every method, scaler and scaling this state offers works on features of its size and
+        gives finite values: a damaged or hand-made file is refused here, not mid-render."""
+        mean = self.arrays.get("input.mean")
+        if mean is None or mean.shape != (self.feature_size,):
+            raise ModelError(f"{where}: not a usable fitted mapping (no input statistics for {self.feature_size} features)")
+        if not all(np.isfinite(a).all() for a in self.arrays.values()):
+            raise ModelError(f"{where}: not a usable fitted mapping (it holds NaN or infinite values)")
+        probe = np.linspace(-1.0, 1.0, 2 * self.feature_size).reshape(2, self.feature_size)
+        try:
+            for method in self.methods:
+                for kind in KINDS:
+                    for scaling in SCALINGS:
+                        out = self.transform(probe, method, kind, scaling)
+                        if out.shape != (2, N_PARAMS):
+                            raise ValueError(f"{method} gives {out.shape[1]} components, not {N_PARAMS}")
+        except (ValueError, KeyError, IndexError, TypeError, ConfigError) as e:
+            raise ModelError(f"{where}: not a usable fitted mapping ({_why(e)})") from None
+
+
+def _why(e: Exception) -> str:
+    text = str(e).strip()
+    if "allow_pickle" in text:  # numpy's advice is to load it unsafely: say what it is instead
+        what = "object arrays" if text.startswith("Object arrays") else "a Python pickle"
+        return f"it holds {what}, which audioviz never unpickles"
+    return f"{type(e).__name__}: {text.splitlines()[0][:160]}" if text else type(e).__name__

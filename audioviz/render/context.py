@@ -1,24 +1,152 @@
-"""The one place a GL context is made: headless EGL, Mesa's llvmpipe on a machine without a GPU."""
+"""The one place a GL context is made: headless EGL, Mesa's llvmpipe on a machine without a GPU.
+
+`create_context` tries EGL's default device first (on a GPU machine, the GPU). When that fails
+(a GPU whose driver has no working EGL, say) it warns once on stderr and renders in software
+(Mesa's llvmpipe, EGL's software device) from then on; only when that fails too is it a
+GLUnavailableError, one line that names the packages to install.
+
+Two environment variables steer it: AUDIOVIZ_LIBEGL, the libEGL to load (default: the
+system's), and AUDIOVIZ_GL_DEVICE, the EGL device to try first (default 0).
+"""
 
 from __future__ import annotations
 
-from ..errors import GLUnavailableError
+import contextlib
+import os
+import sys
 
-EGL_PACKAGES = "libegl1 libgl1-mesa-dri"
+from ..errors import ConfigError, GLUnavailableError
+
+# glcontext's EGL backend loads libEGL and libGL (libgl1); Mesa's EGL vendor library (libegl-mesa0,
+# which libegl1 pulls in) and its drivers, llvmpipe included (libgl1-mesa-dri), do the work
+EGL_PACKAGES = "libegl1 libgl1-mesa-dri libgl1"
 INSTALL_HINT = f"install Mesa's EGL and drivers (Debian/Ubuntu: sudo apt install {EGL_PACKAGES})"
+
+ENV_LIBEGL = "AUDIOVIZ_LIBEGL"
+ENV_DEVICE = "AUDIOVIZ_GL_DEVICE"
+EGL_EXTENSIONS = 0x3055
+SOFTWARE_DEVICE_EXT = b"EGL_MESA_device_software"
+
+# why the default device failed, once it has in this process: later contexts go straight to software
+_default_failed: str | None = None
+
+
+def _detail(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _libegl() -> str | None:
+    """The libEGL glcontext will load (its own GLCONTEXT_LINUX_LIBEGL wins over any argument)."""
+    return os.environ.get("GLCONTEXT_LINUX_LIBEGL") or os.environ.get(ENV_LIBEGL) or None
+
+
+def _first_device() -> int | None:
+    value = os.environ.get(ENV_DEVICE, "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{ENV_DEVICE}={value!r} is not an EGL device number (0, 1, ...)") from None
+
+
+@contextlib.contextmanager
+def _env(**changes: str | None):
+    """Set (or, with None, remove) environment variables for the duration of the block."""
+    saved = {k: os.environ.get(k) for k in changes}
+    try:
+        for k, v in changes.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def software_devices() -> list[int] | None:
+    """Indices of EGL's software devices (Mesa's llvmpipe) among all EGL devices, as glcontext
+    counts them; None when the devices cannot be listed (no libEGL, no device extension)."""
+    import ctypes
+    import ctypes.util
+
+    name = _libegl() or ctypes.util.find_library("EGL")
+    if not name:
+        return None
+    try:
+        lib = ctypes.CDLL(name)
+        get_proc = lib.eglGetProcAddress
+    except (OSError, AttributeError):
+        return None
+    get_proc.restype, get_proc.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+    query_devices, query_string = get_proc(b"eglQueryDevicesEXT"), get_proc(b"eglQueryDeviceStringEXT")
+    if not query_devices or not query_string:
+        return None
+    query_devices = ctypes.CFUNCTYPE(ctypes.c_uint, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p),
+                                     ctypes.POINTER(ctypes.c_int))(query_devices)
+    query_string = ctypes.CFUNCTYPE(ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int)(query_string)
+    devices, count = (ctypes.c_void_p * 64)(), ctypes.c_int(0)
+    if not query_devices(64, devices, ctypes.byref(count)):
+        return None
+    return [i for i in range(count.value) if SOFTWARE_DEVICE_EXT in (query_string(devices[i], EGL_EXTENSIONS) or b"").split()]
+
+
+def _egl(moderngl, device_index: int | None = None):
+    settings = {"libegl": os.environ.get(ENV_LIBEGL) or None, "device_index": device_index}
+    return moderngl.create_context(standalone=True, backend="egl", require=330,
+                                   **{k: v for k, v in settings.items() if v is not None})
+
+
+def _software(moderngl):
+    """A context on EGL's software device, with Mesa told to rasterise in software whatever
+    device it ends up on (LIBGL_ALWAYS_SOFTWARE); glcontext's own device override is set aside."""
+    found = software_devices()
+    candidates = found if found else [0]
+    error: Exception | None = None
+    with _env(LIBGL_ALWAYS_SOFTWARE="1", GLCONTEXT_DEVICE_INDEX=None):
+        for index in candidates:
+            try:
+                return _egl(moderngl, index)
+            except Exception as e:  # glcontext raises bare Exceptions with the loader's message
+                error = e
+    raise error
 
 
 def create_context():
-    """A standalone OpenGL 3.3 core context through EGL, or GLUnavailableError in one line."""
+    """A standalone OpenGL 3.3 core context through EGL: the default device, else software
+    rendering with a warning, else GLUnavailableError in one line."""
+    global _default_failed
     try:
         import moderngl
     except ImportError as e:  # moderngl itself is a dependency; its C extension may fail to load
         raise GLUnavailableError(f"moderngl cannot be imported ({e}); {INSTALL_HINT}") from None
+    # Mesa's EGL logs a failed driver as "libEGL warning: ..." lines of its own; the one line
+    # audioviz prints says it instead (EGL_LOG_LEVEL=warning or debug brings them back)
+    os.environ.setdefault("EGL_LOG_LEVEL", "fatal")
+    first, device = _default_failed, _first_device()
+    if first is None:
+        try:
+            return _egl(moderngl, device)
+        except Exception as e:
+            first = _detail(e)
     try:
-        return moderngl.create_context(standalone=True, backend="egl", require=330)
-    except Exception as e:  # glcontext raises bare Exceptions with the loader's message
-        detail = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise GLUnavailableError(f"headless OpenGL 3.3 through EGL is unavailable ({detail}); {INSTALL_HINT}") from None
+        ctx = _software(moderngl)
+    except Exception as e:
+        second = _detail(e)
+        why = first if second == first else f"{first}; in software: {second}"
+        raise GLUnavailableError(f"headless OpenGL 3.3 through EGL is unavailable ({why}); {INSTALL_HINT}") from None
+    if _default_failed is None:
+        _default_failed = first
+        where = "the default device" if device is None else f"EGL device {device}"
+        print(f"warning: OpenGL through EGL failed on {where} ({first}); "
+              f"rendering in software with {renderer(ctx)} instead, which is slower", file=sys.stderr, flush=True)
+    return ctx
 
 
 def renderer(ctx) -> str:

@@ -8,10 +8,12 @@ goes to a file, so a dying encoder is explained by its own last lines.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import queue
 import secrets
+import signal
 import subprocess
 import tempfile
 import threading
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from .. import ffmpeg
 from ..config import EncoderConfig, VideoConfig
-from ..errors import EncoderError, OutputError
+from ..errors import DiskFullError, EncoderError, FFmpegUnavailableError, OutputError
 
 _STOP = object()
 
@@ -40,11 +42,11 @@ def nvenc_unavailable() -> str | None:
     """None when h264_nvenc can encode here, else why not: one tiny test encode, once a process."""
     if not nvidia_present():
         return "no NVIDIA GPU driver on this machine"
-    cmd = [ffmpeg.executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi",
-           "-i", "color=size=256x256:rate=30", "-frames:v", "2", "-c:v", "h264_nvenc", "-f", "null", "-"]
     try:
+        cmd = [ffmpeg.executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi",
+               "-i", "color=size=256x256:rate=30", "-frames:v", "2", "-c:v", "h264_nvenc", "-f", "null", "-"]
         run = subprocess.run(cmd, capture_output=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as e:
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
         return f"the test encode did not finish ({e})"
     if run.returncode == 0:
         return None
@@ -52,12 +54,43 @@ def nvenc_unavailable() -> str | None:
     return (ffmpeg.messages(run.stderr) or [f"exit status {run.returncode}"])[0]
 
 
+FFMPEG_HINT = ("reinstall imageio-ffmpeg (pip install --force-reinstall imageio-ffmpeg), whose ffmpeg has "
+               "libx264, or point IMAGEIO_FFMPEG_EXE at an ffmpeg that has it")
+
+
+@functools.cache
+def x264_unavailable() -> str | None:
+    """None when ffmpeg starts and encodes H.264 with libx264 here, else why not: one tiny test
+    encode (two 64x64 frames through a pipe, some 50 ms), once a process. Batches and renders
+    ask first, so that a missing or crippled ffmpeg is one message before any work."""
+    frame = 64 * 64 * 3 // 2
+    try:
+        exe = ffmpeg.executable()
+    except RuntimeError as e:  # imageio-ffmpeg found no binary at all
+        return f"no ffmpeg found ({e})"
+    cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p",
+           "-s", "64x64", "-framerate", "1", "-i", "pipe:0", "-c:v", "libx264", "-f", "null", "-"]
+    try:
+        run = subprocess.run(cmd, input=bytes(2 * frame), capture_output=True, timeout=60)
+    except OSError as e:
+        return f"ffmpeg does not start ({exe}: {e.strerror or e})"
+    except subprocess.TimeoutExpired:
+        return f"ffmpeg ({exe}) did not finish a two-frame test encode in 60 s"
+    if run.returncode == 0:
+        return None
+    why = ffmpeg.messages(run.stderr) or [f"exit status {run.returncode}"]
+    return f"ffmpeg ({exe}) cannot encode H.264 with libx264 ({why[0]})"
+
+
 def resolve_codec(codec: str) -> str:
-    """The encoder `codec` names: "auto" picks h264_nvenc when it works here, else libx264."""
+    """The encoder `codec` names: "auto" picks h264_nvenc when it works here, else libx264.
+    FFmpegUnavailableError when the H.264 encoder it comes to cannot work on this machine."""
     if codec == "auto":
-        return "libx264" if nvenc_unavailable() else "h264_nvenc"
-    if codec == "h264_nvenc" and (why := nvenc_unavailable()):
-        raise EncoderError(f"h264_nvenc cannot encode here ({why}); use --encoder x264")
+        codec = "libx264" if nvenc_unavailable() else "h264_nvenc"
+    elif codec == "h264_nvenc" and (why := nvenc_unavailable()):
+        raise FFmpegUnavailableError(f"h264_nvenc cannot encode here ({why}); use --encoder x264")
+    if codec == "libx264" and (why := x264_unavailable()):
+        raise FFmpegUnavailableError(f"{why}; {FFMPEG_HINT}")
     return codec
 
 
@@ -77,7 +110,7 @@ def ffmpeg_command(
     cmd = [ffmpeg.executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
            "-f", "rawvideo", "-pix_fmt", frame_format, "-s", f"{w}x{h}", "-framerate", fps, "-i", "pipe:0"]
     if audio is not None:
-        cmd += ffmpeg.input_args(audio)
+        cmd += ffmpeg.input_args(audio, enc.audio_start)  # the song from where the video starts; -t cuts its end
     # Frames are tagged BT.709 limited range (setparams), or players guess BT.601 and shift colours.
     filters = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
     if frame_format == "rgba":
@@ -96,12 +129,29 @@ def ffmpeg_command(
     if audio is not None:
         # pad a short audio stream with silence and cut a long one, so both last exactly n_frames
         cmd += ["-map", "1:a:0", "-af", "apad", "-c:a", "aac", "-b:a", enc.audio_bitrate, "-ac", "2", "-ar", "44100"]
-    cmd += ["-t", f"{seconds:.6f}", "-movflags", "+faststart", "-f", "mp4", str(output)]
+    # file: so that a name such as "ab:c.mp4" is not taken for a protocol
+    cmd += ["-t", f"{seconds:.6f}", "-movflags", "+faststart", "-f", "mp4", "file:" + str(output)]
     return cmd
 
 
+# what ffmpeg says (strerror) when the output's filesystem takes no more: the disk, a quota, a size limit
+_NO_SPACE = ("No space left on device", "Disk quota exceeded")
+_TOO_LARGE = ("File too large",)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 class Encoder:
-    """Usage: with Encoder(...) as enc: buf = enc.acquire(); fill buf; enc.submit(buf); then enc.finish()."""
+    """Usage: with Encoder(...) as enc: buf = enc.acquire(); fill buf; enc.submit(buf); then enc.finish().
+
+    `target` is the name the user asked for, used in messages (`output` may be a temporary name).
+    ffmpeg is always stopped and reaped when the block is left with an exception (Ctrl-C included).
+    """
 
     def __init__(
         self,
@@ -112,8 +162,10 @@ class Encoder:
         audio: Path | None = None,
         buffers: int = 3,
         frame_format: str = "rgba",
+        target: Path | None = None,
     ):
         self.cmd = ffmpeg_command(output, video, enc, n_frames, audio, frame_format)
+        self.target = Path(target if target is not None else output)
         pixels = video.width * video.height
         self.frame_bytes = pixels * 4 if frame_format == "rgba" else pixels * 3 // 2
         self._free: queue.Queue = queue.Queue()
@@ -126,9 +178,20 @@ class Encoder:
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Encoder:
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
-        self._thread = threading.Thread(target=self._write_loop, name="audioviz-encoder", daemon=True)
-        self._thread.start()
+        try:
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=self._stderr)
+        except OSError as e:
+            self._stderr.close()
+            raise FFmpegUnavailableError(f"ffmpeg does not start ({self.cmd[0]}: {e.strerror or e}); "
+                                         f"{FFMPEG_HINT}") from None
+        try:
+            self._thread = threading.Thread(target=self._write_loop, name="audioviz-encoder", daemon=True)
+            self._thread.start()
+        except BaseException:  # Ctrl-C right here: __exit__ will not run, so stop ffmpeg now
+            self.abort()
+            self._stderr.close()
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -151,9 +214,26 @@ class Encoder:
                 self._free.put(buf)
 
     def _failure(self, what: str) -> EncoderError:
+        """ffmpeg's own last lines, or how it died when it said nothing (killed by a signal);
+        a full disk (or quota, or file size limit) is a DiskFullError, which a batch stops on."""
+        # a broken pipe comes a moment before the dead ffmpeg can be reaped; its status tells more
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        code = self.proc.poll()
         self._stderr.flush()
         self._stderr.seek(0)
-        detail = ffmpeg.last_lines(self._stderr.read()) or f"exit status {self.proc.poll()}"
+        text = self._stderr.read().decode("utf-8", "replace")
+        lines = ffmpeg.last_lines(text)
+        if code is not None and code < 0:
+            killed = f"killed by signal {-code} ({_signal_name(-code)})"
+            detail = f"{killed} after: {lines}" if lines else killed
+        else:
+            detail = lines or f"exit status {code}"
+        if any(s in text for s in _NO_SPACE):
+            return DiskFullError(f"{self.target}: no space left on its disk (ffmpeg {what}: {detail})")
+        if code == -getattr(signal, "SIGXFSZ", 25) or any(s in text for s in _TOO_LARGE):
+            return DiskFullError(f"{self.target}: the video outgrew the largest file allowed there "
+                                 f"(file size limit, ulimit -f; ffmpeg {what}: {detail})")
         return EncoderError(f"ffmpeg {what}: {detail}")
 
     def acquire(self) -> bytearray:
@@ -197,15 +277,35 @@ class Encoder:
                     with contextlib.suppress(queue.Empty):
                         self._todo.get_nowait()
             self._thread.join(timeout=2)
+        if self.proc and self.proc.stdin and (self._thread is None or not self._thread.is_alive()):
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+
+
+def check_output(target: str | os.PathLike) -> Path:
+    """Refuse, before any work, a video path that cannot be written: a folder, a path through
+    a file, a folder without write permission (OutputError, one line). Makes nothing."""
+    target = Path(target)
+    if target.is_dir():
+        raise OutputError(f"{target}: is a folder; give the video's file name")
+    folder = target.absolute().parent
+    while not os.path.lexists(folder) and folder != folder.parent:  # the folders still to be made
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(f"{target}: cannot write there ({folder} is a file, not a folder)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{target}: cannot write there (permission denied)")
+    return target
 
 
 def temporary_path(target: Path) -> Path:
     """A hidden name beside the target (its folder made if missing), so the final rename stays
     on one filesystem. ffmpeg creates the file, so it gets the user's usual permissions."""
+    check_output(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(f"{target}: no space left on its disk ({e.strerror})") from None
         raise OutputError(f"{target}: cannot write there ({e.strerror})") from None
-    if not os.access(target.parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{target}: cannot write there (permission denied)")
     return target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp.mp4")

@@ -242,7 +242,7 @@ def render_grid_video(
     try:
         grid = GridRenderer(ctx, tiles, layout, seed, caption)
         t_setup = time.perf_counter() - t0
-        with Encoder(tmp, video, encoder, n_frames, None if audio is None else Path(audio)) as enc:
+        with Encoder(tmp, video, encoder, n_frames, None if audio is None else Path(audio), target=output) as enc:
             with tqdm(total=n_frames, desc="render", unit="frame", disable=not progress, leave=False) as bar:
                 for f in range(n_frames):
                     buf = enc.acquire()

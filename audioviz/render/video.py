@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import EncoderConfig, VideoConfig
+from ..errors import OutputError
 from ..scenes.base import Scene
 from .context import create_context, is_software
 from .encoder import Encoder, temporary_path
@@ -77,7 +78,7 @@ def render_video(
         t_setup = time.perf_counter() - t0
         t_draw = t_read = t_wait = 0.0
         audio = None if audio is None else Path(audio)
-        with Encoder(tmp, video, encoder, n_frames, audio, frame_format=frame_format) as enc:
+        with Encoder(tmp, video, encoder, n_frames, audio, frame_format=frame_format, target=output) as enc:
             with tqdm(total=n_frames, desc="render", unit="frame", disable=not progress, leave=False) as bar:
                 for f in range(n_frames):
                     a = time.perf_counter()
@@ -96,7 +97,10 @@ def render_video(
             e = time.perf_counter()
             enc.finish()
             t_finish = time.perf_counter() - e
-        os.replace(tmp, output)
+        try:
+            os.replace(tmp, output)
+        except OSError as e:
+            raise OutputError(f"{output}: cannot put the finished video there ({e.strerror})") from None
     finally:
         tmp.unlink(missing_ok=True)
         if own_ctx:
