@@ -61,7 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -118,22 +118,16 @@ def all_scenes() -> list[str]:
 
 
 def x264_params() -> str:
-    """audioviz's default extra x264 settings (none in versions without them)."""
+    """audioviz's default extra x264 settings, which the ffmpeg-only runs get too."""
     from audioviz.config import EncoderConfig
 
-    return {f.name: f.default for f in fields(EncoderConfig)}.get("x264_params") or ""
+    return EncoderConfig().x264_params
 
 
-@functools.cache
-def cli_help(command: str) -> str:
-    return run_command(audioviz_cmd(command, "--help"), {**os.environ, "COLUMNS": "300"}).stdout
-
-
-def x264_args(command: str) -> list:
-    """Encoder options for `audioviz COMMAND`: x264 at the suite's preset and CRF, x264 forced
-    where the command has --encoder (its auto would pick NVENC on a GPU machine)."""
-    forced = ["--encoder", "x264"] if "--encoder" in cli_help(command) else []
-    return ["--crf", CRF, "--preset", PRESET, *forced]
+def x264_args() -> list:
+    """audioviz's encoder options: x264 at the suite's preset and CRF, forced (--encoder auto
+    would pick NVENC on a GPU machine, and the ceiling is x264)."""
+    return ["--crf", CRF, "--preset", PRESET, "--encoder", "x264"]
 
 
 def x264_ffmpeg_args(s: Settings) -> list:
@@ -242,7 +236,7 @@ class Bench:
                encoder: list[str] | None = None) -> dict:
         """One `audioviz render --json` run: outside wall, the JSON's wall and timings, peak RSS."""
         out = self.work / f"render-{scene}.mp4"
-        enc = x264_args("render") if encoder is None else encoder
+        enc = x264_args() if encoder is None else encoder
         cmd = audioviz_cmd("render", audio or self.clip, "-o", out, "--json", "--quiet", "--scene", scene,
                            "--size", size or self.s.size, "--fps", fps or self.s.fps, *enc)
         try:
@@ -377,7 +371,7 @@ def batch_once(b: Bench, tracks: Path, jobs: int) -> float:
     out = b.work / f"batch-out-{jobs}"
     shutil.rmtree(out, ignore_errors=True)
     cmd = audioviz_cmd("batch", tracks, "-o", out, "--jobs", jobs, "--json", "--quiet", "--scene", DEFAULT_SCENE,
-                       "--size", b.s.size, "--fps", b.s.fps, *x264_args("batch"))
+                       "--size", b.s.size, "--fps", b.s.fps, *x264_args())
     try:
         run = run_command(cmd, fresh_env(b.work))
         done = json_line(run.stdout).get("summary", {}).get("done")
@@ -463,8 +457,6 @@ def nvidia_gpu() -> str | None:
 def measure_gpu(b: Bench) -> dict:
     if not nvidia_gpu():
         return {"skipped": "no NVIDIA GPU"}
-    if "--encoder" not in cli_help("render"):
-        return {"skipped": "render has no --encoder option yet"}
     size, fps = "1920x1080", 60
     runs: dict[str, list[dict]] = {s: [] for s in b.s.scenes}
     try:
