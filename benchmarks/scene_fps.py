@@ -28,30 +28,36 @@ def save_png(rgba: bytes, size: tuple[int, int], path: str) -> None:
                     "-s", f"{w}x{h}", "-i", "-", "-vf", "vflip", path], input=rgba, check=True)
 
 
-def measure(name: str, size: tuple[int, int], frames: int, runs: int, png: str | None) -> list[float]:
-    ctx = create_context()
-    try:
-        fbo = ctx.framebuffer([ctx.renderbuffer(size, 4)], ctx.depth_renderbuffer(size))
-        fbo.use()
-        scene = load_scene(name)
-        scene.setup(ctx, size, 0)
-        values = parameter_sweep(frames)
-        buf = bytearray(size[0] * size[1] * 4)
-        for f in range(10):  # warm-up: shader compilation, first-use allocations
+def _frame_loop(ctx, name: str, size: tuple[int, int], frames: int):
+    """Set `name` up on `ctx`; returns run(png), which draws and reads back every frame once."""
+    fbo = ctx.framebuffer([ctx.renderbuffer(size, 4)], ctx.depth_renderbuffer(size))
+    fbo.use()
+    scene = load_scene(name)
+    scene.setup(ctx, size, 0)
+    values = parameter_sweep(frames)
+    buf = bytearray(size[0] * size[1] * 4)
+
+    def run(png: str | None = None, count: int = frames) -> None:
+        for f in range(count):
             fbo.use()
             scene.draw(f / 30, 1 / 30, values[f])
             fbo.read_into(buf, components=4)
+            if png and f in (0, frames // 3, 2 * frames // 3, frames - 1):
+                save_png(bytes(buf), size, f"{png}_{name}_{f:04d}.png")
+
+    return run
+
+
+def measure(name: str, size: tuple[int, int], frames: int, runs: int, png: str | None) -> list[float]:
+    ctx = create_context()
+    try:
+        run = _frame_loop(ctx, name, size, frames)
+        run(count=min(10, frames))  # warm-up: shader compilation, first-use allocations
         rates = []
-        for _ in range(runs):
+        for i in range(runs):
             t0 = time.perf_counter()
-            for f in range(frames):
-                fbo.use()
-                scene.draw(f / 30, 1 / 30, values[f])
-                fbo.read_into(buf, components=4)
-                if png and _ == 0 and f in (0, frames // 3, 2 * frames // 3, frames - 1):
-                    save_png(bytes(buf), size, f"{png}_{name}_{f:04d}.png")
-            elapsed = time.perf_counter() - t0
-            rates.append(frames / elapsed)
+            run(png if i == 0 else None)
+            rates.append(frames / (time.perf_counter() - t0))
         return rates
     finally:
         ctx.release()
@@ -64,17 +70,9 @@ def cpu_seconds(name: str, size: tuple[int, int], frames: int) -> tuple[float, f
 
     ctx = create_context()
     try:
-        fbo = ctx.framebuffer([ctx.renderbuffer(size, 4)], ctx.depth_renderbuffer(size))
-        fbo.use()
-        scene = load_scene(name)
-        scene.setup(ctx, size, 0)
-        values = parameter_sweep(frames)
-        buf = bytearray(size[0] * size[1] * 4)
+        run = _frame_loop(ctx, name, size, frames)
         r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        for f in range(frames):
-            fbo.use()
-            scene.draw(f / 30, 1 / 30, values[f])
-            fbo.read_into(buf, components=4)
+        run()
         wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
         return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     finally:
