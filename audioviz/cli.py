@@ -87,6 +87,11 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object with the results on stdout.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed for everything random: the scene, --order random, K-Means.")]
 SceneOpt = Annotated[str, typer.Option("--scene", "-s", help="Scene name (see `audioviz scenes`).")]
+FpsOpt = Annotated[str, typer.Option(help="Frames per second, e.g. 30, 60 or 30000/1001.")]
+SizeOpt = Annotated[str, typer.Option(help="Video size WIDTHxHEIGHT (even numbers).")]
+SmoothingOpt = Annotated[float, typer.Option(help="Time constant of the moving average, in seconds (0: off).")]
+NoInterpolateOpt = Annotated[bool, typer.Option(
+    "--no-interpolate", help="Hold each segment's values instead of gliding between them.")]
 StartOpt = Annotated[float, typer.Option("--start", help="Use the song from this many seconds in (cut before decoding).")]
 DurationOpt = Annotated[Optional[float], typer.Option(
     "--duration", help="Use only this many seconds of the song (default: to its end).", show_default=False)]
@@ -170,10 +175,10 @@ def render(
     scaling: ScalingOpt = Scaling.auto,
     order: OrderOpt = "fixed",
     fit: FitOpt = "model",
-    fps: Annotated[str, typer.Option(help="Frames per second, e.g. 30, 60 or 30000/1001.")] = "30",
-    size: Annotated[str, typer.Option(help="Video size WIDTHxHEIGHT (even numbers).")] = "1280x720",
-    smoothing: Annotated[float, typer.Option(help="Time constant of the moving average, in seconds (0: off).")] = 0.2,
-    no_interpolate: Annotated[bool, typer.Option("--no-interpolate", help="Hold each segment's values instead of gliding between them.")] = False,
+    fps: FpsOpt = "30",
+    size: SizeOpt = "1280x720",
+    smoothing: SmoothingOpt = 0.2,
+    no_interpolate: NoInterpolateOpt = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = Device.auto,
     encoder: EncoderOpt = Encoder.auto,
@@ -502,10 +507,10 @@ def batch(
     scaling: ScalingOpt = Scaling.auto,
     order: OrderOpt = "fixed",
     fit: FitOpt = "model",
-    fps: Annotated[str, typer.Option(help="Frames per second, e.g. 30, 60 or 30000/1001.")] = "30",
-    size: Annotated[str, typer.Option(help="Video size WIDTHxHEIGHT (even numbers).")] = "1280x720",
-    smoothing: Annotated[float, typer.Option(help="Time constant of the moving average, in seconds (0: off).")] = 0.2,
-    no_interpolate: Annotated[bool, typer.Option("--no-interpolate", help="Hold each segment's values instead of gliding between them.")] = False,
+    fps: FpsOpt = "30",
+    size: SizeOpt = "1280x720",
+    smoothing: SmoothingOpt = 0.2,
+    no_interpolate: NoInterpolateOpt = False,
     seed: Annotated[int, typer.Option(help="Seed for everything random: scenes, --order random, K-Means, --shuffle.")] = 0,
     device: DeviceOpt = Device.auto,
     encoder: EncoderOpt = Encoder.auto,
@@ -611,9 +616,9 @@ def compare(
     scaling: ScalingOpt = Scaling.auto,
     order: OrderOpt = "fixed",
     fit: FitOpt = "model",
-    fps: Annotated[str, typer.Option(help="Frames per second, e.g. 30, 60 or 30000/1001.")] = "30",
-    smoothing: Annotated[float, typer.Option(help="Time constant of the moving average, in seconds (0: off).")] = 0.2,
-    no_interpolate: Annotated[bool, typer.Option("--no-interpolate", help="Hold each segment's values instead of gliding between them.")] = False,
+    fps: FpsOpt = "30",
+    smoothing: SmoothingOpt = 0.2,
+    no_interpolate: NoInterpolateOpt = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = Device.auto,
     encoder: EncoderOpt = Encoder.auto,

@@ -89,3 +89,13 @@ def top_level_boxes(path: Path) -> list[str]:
             break
         i += size
     return out
+
+
+def one_error_line(stderr: str, alone: bool = True) -> str:
+    """The single `error: ...` line audioviz prints, with no traceback; `alone`: and nothing else
+    (a batch also prints its summary)."""
+    assert "Traceback" not in stderr, stderr
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error: ")]
+    assert len(errors) == 1 and (not alone or len(lines) == 1), stderr
+    return errors[0]

@@ -22,7 +22,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media import audio_seconds, frames, info, music_like, top_level_boxes, video_stream, write_audio
+from media import (
+    audio_seconds,
+    frames,
+    info,
+    music_like,
+    one_error_line,
+    top_level_boxes,
+    video_stream,
+    write_audio,
+)
 from typer.testing import CliRunner
 
 from audioviz import ffmpeg
@@ -105,15 +114,6 @@ def temporaries(folder: Path) -> list[Path]:
     return list(folder.rglob(".*.tmp.mp4"))
 
 
-def one_error_line(stderr: str) -> str:
-    """The single `error: ...` line audioviz prints; no traceback."""
-    assert "Traceback" not in stderr, stderr
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.startswith("error: ")]
-    assert len(errors) == 1, stderr
-    return errors[0]
-
-
 @pytest.fixture(scope="module")
 def long_song(tmp_path_factory) -> Path:
     """30 s of audio: at 160x96 and 10 fps the frame loop runs for a few seconds."""
@@ -192,7 +192,7 @@ def test_ffmpeg_killed_mid_render_is_reported_and_leaves_nothing(tmp_path, long_
     finally:
         proc.kill()
     assert code == 1, stderr
-    line = one_error_line(stderr)
+    line = one_error_line(stderr, alone=False)
     assert line == "error: ffmpeg stopped while frames were still coming: killed by signal 9 (SIGKILL)", line
     assert list(out.iterdir()) == []
 
@@ -240,7 +240,7 @@ def test_a_full_disk_is_one_clear_line_and_leaves_nothing(tmp_path, long_song, t
         stderr = stderr.rsplit("left:", 1)[0]
         why = r"no space left on its disk \(ffmpeg .*No space left on device"
     assert code == 1, stderr
-    line = one_error_line(stderr)
+    line = one_error_line(stderr, alone=False)
     assert re.match(rf"error: {re.escape(str(out / 'video.mp4'))}: {why}", line), line
     assert left == [], "a temporary or partial file was left"
 
@@ -319,7 +319,7 @@ def test_batch_stops_on_a_full_disk_with_one_message(tmp_path, three_tracks, tin
                            str(tiny_model), "--jobs", "2", "--size", "160x96", "--fps", "10"],
                           capture_output=True, text=True, preexec_fn=_limit_file_size(32 * 1024), timeout=180)
     assert proc.returncode == 3, proc.stderr
-    line = one_error_line(proc.stderr)
+    line = one_error_line(proc.stderr, alone=False)
     assert re.match(r"error: batch stopped at 00[01]/[abc]\.ogg: .*\.mp4: the video outgrew the largest file allowed "
                     r"there .*; \d more track\(s\) left undone\. Fix that and run the same command again "
                     r"to resume \(report: .*report\.csv\)$", line), line
@@ -345,7 +345,7 @@ def test_batch_stops_on_a_fatal_error_of_one_track_in_one_job(tmp_path, three_tr
     out = tmp_path / "out"
     r = cli("batch", three_tracks, "-o", out, "--model", tiny_model, "--jobs", 1, "--json", *TINY)
     assert r.exit_code == 3
-    assert one_error_line(r.stderr).startswith(f"error: batch stopped at 000/a.ogg: {out / '000' / 'a.mp4'}: no space left")
+    assert one_error_line(r.stderr, alone=False).startswith(f"error: batch stopped at 000/a.ogg: {out / '000' / 'a.mp4'}: no space left")
     summary = json.loads(r.stdout)["summary"]
     assert summary == {"done": 0, "skipped": 0, "failed": 1, "interrupted": 2}
     assert [row["status"] for row in read_report(out / "report.csv")] == ["failed", "interrupted", "interrupted"]
@@ -392,7 +392,7 @@ def test_no_gl_stops_a_batch_before_any_work(tmp_path, three_tracks, tiny_model)
     proc = subprocess.run([sys.executable, "-m", "audioviz", "batch", str(three_tracks), "-o", str(tmp_path / "out"),
                            "--model", str(tiny_model), *TINY], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 3, proc.stderr
-    line = one_error_line(proc.stderr)
+    line = one_error_line(proc.stderr, alone=False)
     assert "OpenGL" in line and "apt install" in line and line.endswith("; nothing was rendered"), line
     assert not (tmp_path / "out").exists()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media import music_like, write_audio
+from media import music_like, one_error_line, write_audio
 from typer.testing import CliRunner
 
 from audioviz import ffmpeg
@@ -34,13 +34,6 @@ def cli(*args, cwd=None, env=None, timeout=180) -> subprocess.CompletedProcess:
 
 def in_process(*args):
     return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def one_error_line(stderr: str) -> str:
-    assert "Traceback" not in stderr
-    lines = stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
