@@ -305,6 +305,15 @@ def stale_temporaries(output: Path) -> list[Path]:
         return []
 
 
+def _finished_since(output: Path, since: float) -> bool:
+    """A complete video put at `output` after `since` (wall clock): by this run, which was
+    stopped between the video's rename and the worker saying so."""
+    try:
+        return output.stat().st_mtime >= since and mp4_complete(output)
+    except OSError:
+        return False
+
+
 def _remove_stale(output: Path) -> int:
     n = 0
     for p in stale_temporaries(output):
@@ -754,7 +763,7 @@ class Batch:
         stops the workers, leaves only complete videos behind, writes the report and re-raises."""
         from tqdm import tqdm
 
-        t0 = time.perf_counter()
+        t0, started = time.perf_counter(), time.time()
         try:
             self._prepare_output()
         except BatchStoppedError:
@@ -808,7 +817,11 @@ class Batch:
             finally:
                 in_flight = sys.exc_info()[1]
                 for t in self.tracks:
-                    if t.rel not in by_rel:
+                    if t.rel in by_rel:
+                        continue
+                    if _finished_since(t.output, started):  # its worker got there before the stop did
+                        by_rel[t.rel] = TrackResult(t.rel, t.out_rel, DONE, "finished as the batch stopped")
+                    else:
                         by_rel[t.rel] = TrackResult(t.rel, t.out_rel, INTERRUPTED, not_done)
                 result.tracks = [by_rel[t.rel] for t in self.tracks]
                 if self.genres is not None:

@@ -165,6 +165,21 @@ def test_complete_means_a_whole_mp4(tmp_path):
     assert not mp4_complete(tmp_path / "missing.mp4")
 
 
+def test_a_video_finished_as_the_batch_stopped_counts_only_when_new_and_whole(tmp_path):
+    from audioviz import ffmpeg
+    from audioviz.batch import _finished_since
+
+    video, cut = tmp_path / "v.mp4", tmp_path / "cut.mp4"
+    subprocess.run([ffmpeg.executable(), "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x36:rate=10",
+                    "-t", "1", "-pix_fmt", "yuv420p", str(video)], check=True)
+    cut.write_bytes(video.read_bytes()[:-100])
+    now = time.time()
+    assert _finished_since(video, now - 60)
+    assert not _finished_since(video, now + 60)  # there before the batch began: not this run's
+    assert not _finished_since(cut, now - 60)
+    assert not _finished_since(tmp_path / "missing.mp4", now - 60)
+
+
 @pytest.mark.parametrize("args,message", [
     (["{missing}"], "no such folder"),
     (["{root}", "--fit-on-batch", "--fit", "track"], "cannot be combined with --fit track"),
