@@ -609,6 +609,8 @@ def compare(
     models: Annotated[str, typer.Option("--models", help="Models, comma-separated (names or .pt checkpoints; NAME@LAYER for a classifier's layer).")] = "ae,ae_shared,ae_skip",
     scenes: Annotated[str, typer.Option("--scenes", help="Scenes, comma-separated (see `audioviz scenes`).")] = "bar",
     mappings: Annotated[str, typer.Option("--mappings", help="Mapping methods, comma-separated: auto, raw, pca, kmeans, kmeans-pca.")] = "auto",
+    start: StartOpt = 0.0,
+    duration: DurationOpt = None,
     layout: Annotated[str, typer.Option(help="Grid as COLUMNSxROWS, or auto (as square as the tile count allows).")] = "auto",
     tile_size: Annotated[Optional[str], typer.Option(help="Size of each tile, WIDTHxHEIGHT (default: the largest 16:9 tiles that fit --size).", show_default=False)] = None,
     size: Annotated[Optional[str], typer.Option(help="Size of the whole video, WIDTHxHEIGHT, the grid centred in it (default: 1280x720, or just the grid with --tile-size).", show_default=False)] = None,
@@ -644,7 +646,7 @@ def compare(
             seed=seed, device=device.value, video=VideoConfig(*grid.size, fps),
             encoder=_encoder_config(encoder, crf, preset, x264_params),
             timeline=TimelineConfig(interpolate=not no_interpolate, smoothing=smoothing),
-            mapping=_mapping_config(Mapping.auto, scaler, scaling, order, fit),
+            mapping=_mapping_config(Mapping.auto, scaler, scaling, order, fit), start=start, duration=duration,
         )
     except _usage_errors() as e:
         _fail(str(e), 2)

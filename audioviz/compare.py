@@ -101,7 +101,8 @@ def compare_file(
     """Render one video of `audio` whose tiles show every model x mapping x scene (in that
     nesting order), each labelled; `config` gives everything else (fps, smoothing, fit, ...).
     `models` may name a layer: 'vgg16@L13'. The video is `size` (default 1280x720, tiles as
-    large as fit) or, given only `tile`, just the grid of tiles."""
+    large as fit) or, given only `tile`, just the grid of tiles. `config.start` and
+    `config.duration` pick the part of the song, as for a render."""
     from .audio import check_readable, decode
     from .extract.registry import load_model
     from .mapping.timeline import frame_count, frame_values
@@ -131,7 +132,7 @@ def compare_file(
         features = []
         for spec, ext in extractors:
             if ext.sample_rate not in decoded:
-                decoded[ext.sample_rate] = decode(audio, ext.sample_rate, progress=progress)
+                decoded[ext.sample_rate] = decode(audio, ext.sample_rate, config.duration, progress, config.start)
             features.append(ext.features(decoded[ext.sample_rate].samples, progress=progress))
         duration = next(iter(decoded.values())).duration
         decoded.clear()
@@ -151,7 +152,8 @@ def compare_file(
                     tiles.append(Tile(cls(), per_frame, f"{label_model} / {method} / {cls.name}"))
         del extractors, features
         t_map = time.perf_counter()
-        loop = render_grid_video(tiles, grid, output, fps, config.encoder, audio, config.seed, progress, ctx,
+        encoder = replace(config.encoder, audio_start=config.start)
+        loop = render_grid_video(tiles, grid, output, fps, encoder, audio, config.seed, progress, ctx,
                                  caption=Path(audio).stem)
     finally:
         ctx.release()

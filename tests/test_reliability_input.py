@@ -234,6 +234,15 @@ def test_duration_cuts_a_ten_hour_file_before_decoding(tmp_path, bad, tiny_model
     times = json.loads(r.stdout)["times"]
     assert len(times) == 3 and all(4.5 <= t <= 7.5 for t in times), times
 
+    # and compare: its tiles and its sound
+    cmp = tmp_path / "cmp.mp4"
+    r = run("compare", bad["10h"], "-o", cmp, "--models", tiny_model, "--scenes", "bar,real", "--start", 4.5,
+            "--duration", 3, "--tile-size", "64x36", "--fps", 10, "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["audio_seconds"] == pytest.approx(3.0, abs=1e-3) and len(frames(cmp)) == 30
+    sound = audio.decode(cmp)
+    assert dominant_hz(sound.samples, sound.sample_rate) == pytest.approx(1200, abs=20)
+
 
 @pytest.mark.parametrize("args,message", [
     (["--start", "-1"], "--start -1 s is out of range; give 0 or more seconds"),
