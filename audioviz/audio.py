@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -210,6 +211,45 @@ def _start_ffmpeg(cmd: list[str], err) -> subprocess.Popen:
             "(pip install --force-reinstall imageio-ffmpeg)") from None
 
 
+def _expected_seconds(log: list[tuple[str, str]], start: float, max_seconds: float | None) -> float | None:
+    """How much audio the decode should give, from the header (None: it does not say)."""
+    declared = _declared_duration(log)
+    if declared is None:
+        return max_seconds
+    return max(0.0, declared - start) if max_seconds is None else min(max(0.0, declared - start), max_seconds)
+
+
+class _Samples:
+    """Decoded float32 bytes read straight into one array: sized once from the header's
+    duration where it has one, grown by half otherwise. A growing bytearray and a final
+    conversion would briefly hold an hour's audio twice (635 MB each at 44.1 kHz)."""
+
+    def __init__(self, capacity: int):
+        self._array = np.empty(capacity // 4, np.float32)
+        self.nbytes = 0
+
+    def reserve(self, nbytes: int) -> None:
+        if nbytes > self._array.nbytes:
+            grown = np.empty(-(-nbytes // 4), np.float32)
+            grown.view(np.uint8)[: self.nbytes] = self._array.view(np.uint8)[: self.nbytes]
+            self._array = grown
+
+    def read_from(self, stream, most: int) -> int:
+        """Read up to `most` bytes from `stream` (a binary file) into the array: how many came."""
+        if self.nbytes == self._array.nbytes:  # full: the header said less, or nothing
+            self.reserve(max(self.nbytes + most, self._array.nbytes * 3 // 2))
+        end = min(self.nbytes + most, self._array.nbytes)
+        got = stream.readinto(self._array.view(np.uint8)[self.nbytes: end]) or 0
+        self.nbytes += got
+        return got
+
+    def samples(self) -> np.ndarray:
+        n = self.nbytes // 4
+        if self._array.size - n > max(n // 10, 1 << 20):  # much more room than audio: give it back
+            return self._array[:n].copy()
+        return self._array[:n]
+
+
 def decode(
     path: str | os.PathLike,
     sample_rate: int = SAMPLE_RATE,
@@ -230,8 +270,8 @@ def decode(
            "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1"]
     from tqdm import tqdm
 
-    buf = bytearray()
     chunk = sample_rate * 4 * 10  # ten seconds at a time
+    buf = _Samples(chunk)
     # stderr goes to a file: a corrupt mp3 can print more than a pipe holds and stall ffmpeg
     with tempfile.TemporaryFile() as err, _start_ffmpeg(cmd, err) as proc, tqdm(
         desc="decode", unit="s", disable=not progress, leave=False,
@@ -239,12 +279,15 @@ def decode(
     ) as bar:
         limit = (MAX_SECONDS if max_seconds is None else max_seconds + 1) * 4 * sample_rate
         try:
-            while data := proc.stdout.read(chunk):
-                if not buf:  # ffmpeg has described the input by now; pread leaves its file offset alone
-                    _check_stream(p, _log(os.pread(err.fileno(), 1 << 20, 0)), start, max_seconds)
-                buf += data
-                bar.update(len(data) / (4 * sample_rate))
-                if len(buf) > limit:
+            while got := buf.read_from(proc.stdout, chunk):
+                if buf.nbytes == got:  # ffmpeg has described the input by now; pread leaves its file offset alone
+                    log = _log(os.pread(err.fileno(), 1 << 20, 0))
+                    _check_stream(p, log, start, max_seconds)
+                    expected = _expected_seconds(log, start, max_seconds)
+                    if expected is not None:  # one array of the right size, not a growing copy
+                        buf.reserve(int((expected + 1) * sample_rate) * 4)
+                bar.update(got / (4 * sample_rate))
+                if buf.nbytes > limit:
                     raise InputError(f"{p}: decodes to more than the {MAX_SECONDS // 3600} hours of audio that "
                                      "audioviz decodes at once; use --start and --duration to take a part of it")
             proc.wait()
@@ -255,7 +298,7 @@ def decode(
         stderr = err.read()
     if proc.returncode != 0:
         raise _explain(p, stderr)
-    samples = np.frombuffer(buf, dtype="<f4", count=len(buf) // 4)
+    samples = buf.samples()
     log = _log(stderr)
     declared = _declared_duration(log)
     if samples.size == 0:
@@ -263,17 +306,18 @@ def decode(
             raise InputError(f"{p}: starting at {start:g} s leaves nothing: it lasts {declared:.2f} s")
         raise InputError(f"{p}: holds no audio samples" + (f" after {start:g} s" if start else ""))
     if declared is not None:
-        expected = max(0.0, declared - start)
-        if max_seconds is not None:
-            expected = min(expected, max_seconds)
+        expected = _expected_seconds(log, start, max_seconds)
         got = samples.size / sample_rate
         if expected - got > max(1.0, 0.05 * expected):
             raise InputError(
                 f"{p}: is truncated or damaged: its header declares {declared:.1f} s but the audio ends after "
                 f"{start + got:.1f} s; use a complete copy of the file"
             )
-    if not np.isfinite(samples).all():
-        samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
-    if float(np.max(np.abs(samples))) < SILENCE_PEAK:
+    # the extremes show NaN and inf too, without a mask or |x| copy as large as the track
+    lo, hi = float(samples.min()), float(samples.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        np.nan_to_num(samples, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+        lo, hi = float(samples.min()), float(samples.max())
+    if max(hi, -lo) < SILENCE_PEAK:
         raise SilentAudioError(f"{p}: is silent (peak below -80 dBFS); nothing to visualise")
     return Audio(samples, sample_rate, p)

@@ -86,3 +86,25 @@ def test_silence_is_refused(tmp_path):
     path = write_audio(tmp_path / "quiet.wav", np.zeros(44_100 * 2))
     with pytest.raises(SilentAudioError, match="is silent"):
         audio.decode(path)
+
+
+def test_nan_and_inf_samples_become_finite(tmp_path):
+    t = np.arange(44_100) / 44_100
+    x = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    x[100], x[200], x[300] = np.nan, np.inf, -np.inf
+    path = write_audio(tmp_path / "bad.wav", x, extra=("-c:a", "pcm_f32le"))
+    s = audio.decode(path).samples
+    assert np.isfinite(s).all() and s.max() == 1.0 and s.min() == -1.0
+    assert s[1000] == pytest.approx(x[1000], abs=1e-6)
+
+
+@pytest.mark.parametrize("reserved", [0, 10, 4000])
+def test_samples_are_read_whole_whatever_room_the_header_promised(reserved):
+    import io
+
+    data = np.arange(1000, dtype=np.float32)
+    stream, buf = io.BufferedReader(io.BytesIO(data.tobytes()), buffer_size=64), audio._Samples(16)
+    buf.reserve(reserved)
+    while buf.read_from(stream, 24):
+        pass
+    assert np.array_equal(buf.samples(), data)
