@@ -511,9 +511,15 @@ def render_track(renderer: TrackRenderer, track: Track, progress: bool = False) 
 def _interrupt(signum, frame):
     """A worker's SIGINT and SIGTERM: stop once, then let nothing cut the cleanup short (Ctrl-C
     reaches it from the terminal and, a moment later, SIGTERM from the batch stopping it)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # a handler that does nothing, not SIG_IGN: a signal that arrived meanwhile would still
+    # reach Python, find SIG_IGN and print "Signal 15 ignored due to race condition"
+    signal.signal(signal.SIGINT, _ignore)
+    signal.signal(signal.SIGTERM, _ignore)
     raise KeyboardInterrupt
+
+
+def _ignore(signum, frame):
+    pass
 
 
 def _die_with_parent() -> None:
@@ -527,13 +533,16 @@ def _die_with_parent() -> None:
 
 def _worker_main(config: RenderConfig, threads: int, tasks, results, wid: int) -> None:
     """A worker process: load once, then render each track the batch sends until None."""
+    from .quick_exit import quick_exit
+
     signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a batch started with nohup or & keeps it ignored
+        signal.signal(signal.SIGINT, _interrupt)
     _die_with_parent()
     try:
         renderer = TrackRenderer(config, threads)
     except KeyboardInterrupt:
-        os._exit(0)  # nothing to clean up yet; the interpreter's teardown would only cost seconds
+        quick_exit(0)  # nothing to clean up yet; the interpreter's teardown would only cost seconds
     except BaseException as e:
         results.put(("fatal", wid, str(e) if isinstance(e, AudiovizError) else f"{type(e).__name__}: {e}"))
         return
@@ -543,9 +552,7 @@ def _worker_main(config: RenderConfig, threads: int, tasks, results, wid: int) -
             results.put(("done", wid, render_track(renderer, track)))
     except KeyboardInterrupt:  # its ffmpeg is stopped and its temporary file gone (render/video.py)
         renderer.close()
-        # the interpreter's teardown takes seconds once torch is loaded and has nothing to do here
-        # (the batch that is stopping reads nothing more from this worker)
-        os._exit(0)
+        quick_exit(0)  # the batch that is stopping reads nothing more from this worker
     renderer.close()
 
 

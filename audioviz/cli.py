@@ -1,9 +1,7 @@
 """The `audioviz` command: a thin shell over the library (parse, call, print)."""
 
-import contextlib
 import functools
 import json
-import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -667,8 +665,7 @@ def main() -> None:
             # Stopped cleanly: ffmpeg is reaped, temporary files are gone, a batch's report is
             # written. The interpreter's own teardown (seconds once torch is loaded) has nothing
             # left to do, and a user who pressed Ctrl-C wants the prompt back now.
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(Exception):
-                    stream.flush()
-            os._exit(INTERRUPTED)
+            from .quick_exit import quick_exit
+
+            quick_exit(INTERRUPTED)
         raise

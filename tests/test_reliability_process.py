@@ -443,6 +443,9 @@ def test_ctrl_c_stops_a_batch_with_workers_which_resumes_over_broken_videos(tmp_
     assert not children & {p["pid"] for p in processes()}, "a worker outlived the batch"
     assert not ffmpegs(mentioning=out), "an ffmpeg outlived the batch"
     assert not temporaries(out)
+    # and nothing else, even from the helpers that went last: no worker's traceback, no
+    # "Signal 15 ignored due to race condition", no resource tracker's "leaked semaphore objects"
+    assert len(stderr_of(proc).strip().splitlines()) == 1, stderr_of(proc)
     rows = rows_of(out / "report.csv")
     assert {k: v["status"] for k, v in rows.items()} == {
         "a1.ogg": "done", "a2.ogg": "done", "b.ogg": "interrupted", "c.ogg": "interrupted"}
