@@ -42,9 +42,9 @@ Measurements (names for --only):
 Every figure is the median of --repeat runs (or a ratio of runs interleaved in the same
 repeat). Results go to benchmarks/results.json (--json), with machine facts (CPU, GL renderer,
 ffmpeg, torch, date, load average before and after: other work on the machine slows every
-figure), and the tables to --markdown. On 2 cores a full run takes about 20 minutes on a quiet machine (10 with
---repeat 1; most of it batch and end_to_end), --quick about 3. Temporary files live in one
-temporary folder that is removed at the end.
+figure), and the tables to --markdown. On 2 cores a full run takes about 20 minutes on a quiet
+machine (10 with --repeat 1; most of it batch and end_to_end), --quick about 3. Temporary files
+live in one temporary folder that is removed at the end.
 """
 
 from __future__ import annotations
