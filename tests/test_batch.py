@@ -150,12 +150,16 @@ def test_songs_that_would_share_a_video_keep_their_extension(tmp_path):
     assert [t.out_rel for t in tracks] == ["a.mp3.mp4", "a.ogg.mp4", "b.mp4"]
 
 
-def test_complete_means_a_whole_mp4(tmp_path):
+def one_second_mp4(path):
     from audioviz import ffmpeg
 
-    video = tmp_path / "v.mp4"
     subprocess.run([ffmpeg.executable(), "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x36:rate=10",
-                    "-t", "1", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(video)], check=True)
+                    "-t", "1", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path)], check=True)
+    return path
+
+
+def test_complete_means_a_whole_mp4(tmp_path):
+    video = one_second_mp4(tmp_path / "v.mp4")
     assert mp4_complete(video)
     data = video.read_bytes()
     for name, content in (("cut.mp4", data[:-100]), ("head.mp4", data[:40]), ("empty.mp4", b""),
@@ -166,12 +170,9 @@ def test_complete_means_a_whole_mp4(tmp_path):
 
 
 def test_a_video_finished_as_the_batch_stopped_counts_only_when_new_and_whole(tmp_path):
-    from audioviz import ffmpeg
     from audioviz.batch import _finished_since
 
-    video, cut = tmp_path / "v.mp4", tmp_path / "cut.mp4"
-    subprocess.run([ffmpeg.executable(), "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x36:rate=10",
-                    "-t", "1", "-pix_fmt", "yuv420p", str(video)], check=True)
+    video, cut = one_second_mp4(tmp_path / "v.mp4"), tmp_path / "cut.mp4"
     cut.write_bytes(video.read_bytes()[:-100])
     now = time.time()
     assert _finished_since(video, now - 60)
