@@ -25,11 +25,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import fnmatch
+import functools
 import gc
+import hashlib
 import io
 import json
 import os
-import queue
 import random
 import re
 import signal
@@ -37,6 +38,7 @@ import struct
 import sys
 import tempfile
 import time
+import unicodedata
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -46,6 +48,7 @@ from .config import RenderConfig
 from .errors import (
     AudiovizError,
     BatchStoppedError,
+    CacheError,
     ConfigError,
     DiskFullError,
     FFmpegUnavailableError,
@@ -53,6 +56,7 @@ from .errors import (
     InputError,
     OutputError,
 )
+from .files import NAME_MAX, atomic_write, durable_bytes, fit_name, output_file, temporary_stem
 
 DONE, SKIPPED, FAILED, INTERRUPTED = "done", "skipped", "failed", "interrupted"
 STATUSES = (DONE, SKIPPED, FAILED, INTERRUPTED)
@@ -92,21 +96,86 @@ class Track:
     out_rel: str  # relative to OUT_DIR
     source: Path
     output: Path
+    clash: str = ""  # why its video cannot have a name of its own: it fails without rendering
 
 
-def _output_names(rels: list[str]) -> dict[str, str]:
-    """000/000002.mp3 -> 000/000002.mp4; two songs that would share a name (a.mp3 and a.ogg in
-    one folder) keep their extension instead (a.mp3.mp4, a.ogg.mp4), whatever is selected."""
-    stems: dict[str, int] = {}
+# a video's temporary name (files.temporary_path: ".<stem>.<8 hex>.tmp.mp4") must fit in a name
+# too, unshortened, so that the temporaries of two videos never look alike
+VIDEO_NAME_MAX = NAME_MAX - len(".") - len(".01234567.tmp")
+NAMINGS = 3  # a.mp3 -> a.mp4, else a.mp3.mp4, else a.mp3.<8 hex of its path>.mp4
+
+
+def _naming(rel: str, level: int) -> str:
+    """A song's video under its `level`th naming (see NAMINGS), relative to OUT_DIR."""
+    folder, _, name = rel.rpartition("/")
+    if level == 0:
+        video = fit_name(name.rsplit(".", 1)[0], ".mp4", VIDEO_NAME_MAX)  # find_audio lists names with an extension
+    elif level == 1:
+        video = fit_name(name, ".mp4", VIDEO_NAME_MAX)
+    else:
+        digest = hashlib.sha1(rel.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+        video = fit_name(name, f".{digest}.mp4", VIDEO_NAME_MAX)
+    return f"{folder}/{video}" if folder else video
+
+
+def _key(rel: str) -> str:
+    """What names a file on every disk: case and Unicode normalisation ignored, as on macOS,
+    Windows or an exFAT stick, where A.mp4 and a.mp4 are one file."""
+    return unicodedata.normalize("NFC", rel).casefold()
+
+
+def _folders(rel: str) -> list[str]:
+    parts = rel.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _output_names(rels: list[str], reserved: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(the video of each song, relative to OUT_DIR; why a song's video has no name of its own).
+
+    Every song is tried in NAMINGS' order: one that would share its video with another
+    song (a.mp3 beside a.ogg, A.mp3 beside a.mp3), be a folder the batch writes videos into
+    (a.ogg beside a folder a.mp4/ of songs), or be one of the batch's own files (`reserved`:
+    its path relative to OUT_DIR -> what it is) takes its next naming, the one at the earliest
+    naming in a group first. Made from the whole folder, so that a run of a sample (--include,
+    --limit) names every video as a run of the whole folder does."""
+    folders: dict[str, str] = {}  # a folder of videos -> a song whose video goes in it
     for r in rels:
-        key = r.rsplit(".", 1)[0] if "." in r.rsplit("/", 1)[-1] else r
-        stems[key] = stems.get(key, 0) + 1
-    out = {}
-    for r in rels:
-        name = r.rsplit("/", 1)[-1]
-        key = r.rsplit(".", 1)[0] if "." in name else r
-        out[r] = (key if stems[key] == 1 else r) + ".mp4"
-    return out
+        for f in _folders(r):
+            folders.setdefault(_key(f), r)
+    reserved = {_key(k): f"{k} ({what})" for k, what in reserved.items()}
+    level = dict.fromkeys(rels, 0)
+    names = {r: _naming(r, 0) for r in rels}
+    while True:
+        groups: dict[str, list[str]] = {}
+        for r in rels:
+            groups.setdefault(_key(names[r]), []).append(r)
+        moved = False
+        for key, group in groups.items():
+            if len(group) > 1 or key in folders or key in reserved:
+                first = min(level[r] for r in group)
+                for r in group:
+                    if level[r] == first < NAMINGS - 1:
+                        level[r] += 1
+                        names[r] = _naming(r, level[r])
+                        moved = True
+        if not moved:
+            break
+    clashes = {}
+    for key, group in groups.items():
+        for r in group:
+            inside = next((reserved[_key(f)] for f in _folders(r) if _key(f) in reserved), None)
+            if inside is not None:
+                clashes[r] = f"its video would go inside {inside}; rename that folder"
+            elif len(group) > 1:
+                other = next(o for o in group if o != r)
+                clashes[r] = (f"its video {names[r]} would be the same file as the video of {other}; "
+                              "rename one of the two")
+            elif key in folders:
+                clashes[r] = (f"its video {names[r]} would be the folder that the video of {folders[key]} goes in; "
+                              "rename one of the two")
+            elif key in reserved:
+                clashes[r] = f"its video would be {reserved[key]}; rename it"
+    return names, clashes
 
 
 def _matches(rel: str, patterns: tuple[str, ...]) -> bool:
@@ -122,23 +191,25 @@ def plan_tracks(
     shuffle: bool = False,
     seed: int = 0,
     limit: int | None = None,
+    reserved: dict[str, str] | None = None,
 ) -> tuple[list[Track], int]:
     """(the tracks of the batch in render order, how many audio files the folder holds).
 
     The selection is deterministic: sorted paths, shuffled with `seed` when asked, then cut to
-    `limit`; so a rerun of the same command picks the same sample and resumes it.
+    `limit`; so a rerun of the same command picks the same sample and resumes it. `reserved`:
+    the batch's own files inside OUT_DIR (relative path -> what it is), which no video may be.
     """
     from .extract.corpus import find_audio
 
     files = find_audio(in_dir)
     rels = [f.relative_to(in_dir).as_posix() for f in files]
-    names = _output_names(rels)
+    names, clashes = _output_names(rels, reserved or {})
     chosen = [r for r in rels if _matches(r, include)] if include else rels
     if shuffle:
         random.Random(seed).shuffle(chosen)
     if limit is not None:
         chosen = chosen[:limit]
-    return [Track(r, names[r], in_dir / r, out_dir / names[r]) for r in chosen], len(rels)
+    return [Track(r, names[r], in_dir / r, out_dir / names[r], clashes.get(r, "")) for r in chosen], len(rels)
 
 
 # -- is a video there complete? ----------------------------------------------------------------
@@ -296,9 +367,9 @@ def _frames_all_there(index: bytes, mdats: list[tuple[int, int]]) -> bool:
 
 
 def stale_temporaries(output: Path) -> list[Path]:
-    """The hidden temporary files a render of `output` makes (render/encoder.py's
-    `temporary_path`: .<stem>.<8 hex>.tmp.mp4 beside it) that are lying there."""
-    pattern = re.compile(re.escape(f".{output.stem}.") + r"[0-9a-f]{8}\.tmp\.mp4")
+    """The hidden temporary files a render of `output` makes (files.temporary_path:
+    .<stem>.<8 hex>.tmp.mp4 beside it) that are lying there."""
+    pattern = re.compile(re.escape(f".{temporary_stem(output)}.") + r"[0-9a-f]{8}\.tmp\.mp4")
     try:
         return [p for p in output.parent.iterdir() if pattern.fullmatch(p.name)]
     except OSError:
@@ -331,7 +402,7 @@ def remove_stale_temporaries(tracks: list[Track]) -> int:
     (an FMA folder holds a thousand tracks). Only safe while holding the folder's lock."""
     stems: dict[Path, set[str]] = {}
     for t in tracks:
-        stems.setdefault(t.output.parent, set()).add(t.output.stem)
+        stems.setdefault(t.output.parent, set()).add(temporary_stem(t.output))
     n = 0
     for folder, wanted in stems.items():
         try:
@@ -369,7 +440,8 @@ class FolderLock:
         except OSError:
             self._file.close()
             self._file = None
-            raise OutputError(f"{self.path.parent}: another batch is writing into this folder right now") from None
+            raise BatchStoppedError(f"{self.path.parent}: another batch is writing into this folder right now; "
+                                    "nothing was rendered") from None
         return self
 
     def __exit__(self, *exc) -> None:
@@ -445,7 +517,7 @@ class TrackRenderer:
         scene = None
         try:
             track = decode(source, self.extractor.sample_rate, c.duration, start=c.start)
-            duration = track.duration
+            duration, nonfinite = track.duration, track.nonfinite
             feats = self.extractor.features(track.samples)
             del track  # the samples are not needed while the frames render
             state = self.state if self.state is not None else fitted_mapping(c.mapping, self.extractor, feats.values, c.seed)
@@ -454,8 +526,8 @@ class TrackRenderer:
             per_frame = frame_values(params, feats.centres, feats.starts, n_frames, c.video.fps,
                                      c.timeline.interpolate, c.timeline.smoothing)
             scene = self.scene_cls()
-            render_video(scene, per_frame, output, c.video, replace(c.encoder, audio_start=c.start), source, c.seed,
-                         progress, self.ctx)
+            encoder = replace(c.encoder, audio_start=c.start, audio_nonfinite=nonfinite)
+            render_video(scene, per_frame, output, c.video, encoder, source, c.seed, progress, self.ctx)
         finally:
             del scene
             gc.collect()  # scenes can hold reference cycles; their GL objects go with them
@@ -498,7 +570,9 @@ def render_track(renderer: TrackRenderer, track: Track, progress: bool = False) 
     a failure that every later track would meet too is marked `fatal`."""
     t0 = time.perf_counter()
     try:
-        duration = renderer.render(track.source, track.output, progress)
+        # a device, FIFO or folder at the video's path is this track's failure, never replaced
+        output = output_file(track.output, overwrite=True, inputs=(track.source,))
+        duration = renderer.render(track.source, output, progress)
     except Exception as e:  # one bad file must never stop the batch
         return TrackResult(track.rel, track.out_rel, FAILED, _reason(e, track.source), round(time.perf_counter() - t0, 2),
                            fatal=is_fatal(e, track))
@@ -531,10 +605,48 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _worker_main(config: RenderConfig, threads: int, tasks, results, wid: int) -> None:
-    """A worker process: load once, then render each track the batch sends until None."""
-    from .quick_exit import quick_exit
+@contextlib.contextmanager
+def _imports_isolated():
+    """Workers import only audioviz and what it needs, whatever folder the batch runs in. A
+    spawned worker (and multiprocessing's resource tracker) starts as `python -c ...`, which
+    puts the current folder first on sys.path before it imports multiprocessing: a signal.py or
+    multiprocessing.py there would run in every worker. PYTHONSAFEPATH=1 (Python 3.11) keeps
+    it out; the processes started meanwhile inherit it, and the batch's environment is restored."""
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
 
+
+def _stuck_frame(conn, current: list[Track], code: int, message: str) -> None:
+    """A worker's frame of a user scene never finished (render/watchdog.py ends the process):
+    the batch hears that the track failed on a fault every track of the scene meets, or, when
+    the worker was being stopped anyway, nothing."""
+    from .render.watchdog import hard_exit
+
+    if code != 130 and current:
+        track = current[0]
+        result = TrackResult(track.rel, track.out_rel, FAILED, message.removeprefix("error: "), fatal=True)
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(("done", result))
+    hard_exit(0)
+
+
+def _worker_main(config: RenderConfig, threads: int, conn) -> None:
+    """A worker process: load once, then render each track the batch sends on `conn` until None,
+    answering each with its result."""
+    from .console import setup
+    from .quick_exit import quick_exit
+    from .render.watchdog import on_stuck
+
+    setup()  # a closed stderr (the batch piped into `head`) never stops a render
+    current: list[Track] = []
+    on_stuck(functools.partial(_stuck_frame, conn, current))
     signal.signal(signal.SIGTERM, _interrupt)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a batch started with nohup or & keeps it ignored
         signal.signal(signal.SIGINT, _interrupt)
@@ -544,31 +656,41 @@ def _worker_main(config: RenderConfig, threads: int, tasks, results, wid: int) -
     except KeyboardInterrupt:
         quick_exit(0)  # nothing to clean up yet; the interpreter's teardown would only cost seconds
     except BaseException as e:
-        results.put(("fatal", wid, str(e) if isinstance(e, AudiovizError) else f"{type(e).__name__}: {e}"))
+        with contextlib.suppress(OSError):
+            conn.send(("fatal", str(e) if isinstance(e, AudiovizError) else f"{type(e).__name__}: {e}"))
         return
     try:
-        results.put(("ready", wid, None))
-        while (track := tasks.get()) is not None:
-            results.put(("done", wid, render_track(renderer, track)))
-    except KeyboardInterrupt:  # its ffmpeg is stopped and its temporary file gone (render/video.py)
+        conn.send(("ready", None))
+        while (track := conn.recv()) is not None:
+            current[:] = [track]
+            conn.send(("done", render_track(renderer, track)))
+    # stopped (its ffmpeg is stopped and its temporary file gone: render/video.py), or the batch
+    # is gone (its end of the pipe closed), which reads nothing more from this worker
+    except (KeyboardInterrupt, EOFError, OSError):
         renderer.close()
-        quick_exit(0)  # the batch that is stopping reads nothing more from this worker
+        quick_exit(0)
     renderer.close()
 
 
 @dataclass
 class _Worker:
     proc: object
-    tasks: object
+    conn: object  # the batch's end of its pipe: tracks go out, results come back
     track: Track | None = None
     ready: bool = False
 
 
 class _Pool:
     """N worker processes ('spawn': each a fresh interpreter, its own GL context and torch),
-    one track each at a time; a worker that dies fails only its own track and is replaced."""
+    one track each at a time; a worker that dies fails only its own track and is replaced.
+
+    Each worker has a pipe of its own, and the batch waits on the pipes and the processes
+    together: it wakes when a worker answers or dies, and Ctrl-C or SIGTERM ends any wait.
+    Pipes, not queues: a queue holds named semaphores, which multiprocessing's resource
+    tracker reports leaked (a line on stderr) when the batch is killed with -9."""
 
     MAX_START_FAILURES = 3
+    STOP_SECONDS = 10  # for a worker to end on its own before it is killed
 
     def __init__(self, config: RenderConfig, jobs: int):
         import multiprocessing
@@ -576,20 +698,23 @@ class _Pool:
         self.mp = multiprocessing.get_context("spawn")
         self.config = config
         self.threads = max(1, (os.cpu_count() or 1) // jobs)
-        self.results = self.mp.Queue()
-        self.workers: dict[int, _Worker] = {}
+        self.workers: list[_Worker] = []
         self._next_id = 0
         self.start_failures = 0
 
     def spawn(self) -> None:
-        wid, self._next_id = self._next_id, self._next_id + 1
-        tasks = self.mp.Queue()
-        proc = self.mp.Process(target=_worker_main, args=(self.config, self.threads, tasks, self.results, wid),
-                               name=f"audioviz-batch-{wid}", daemon=True)
-        proc.start()
-        self.workers[wid] = _Worker(proc, tasks)
+        ours, theirs = self.mp.Pipe()
+        proc = self.mp.Process(target=_worker_main, args=(self.config, self.threads, theirs),
+                               name=f"audioviz-batch-{self._next_id}", daemon=True)
+        self._next_id += 1
+        with _imports_isolated():
+            proc.start()
+        theirs.close()  # the worker's copy is its own: when it dies, reading ours ends
+        self.workers.append(_Worker(proc, ours))
 
     def run(self, todo: list[Track], jobs: int, record: Callable[[TrackResult], None]) -> None:
+        from multiprocessing.connection import wait
+
         pending = deque(todo)
         remaining = {t.rel for t in todo}
 
@@ -601,57 +726,70 @@ class _Pool:
         for _ in range(min(jobs, len(todo))):
             self.spawn()
         while remaining:
-            try:
-                kind, wid, payload = self.results.get(timeout=0.5)
-            except queue.Empty:
-                self._reap(pending, finish)
-                continue
-            if kind == "fatal":  # what loaded in the batch itself fails to load in a worker
-                raise BatchStoppedError(f"a batch worker cannot start: {payload}")
-            w = self.workers.get(wid)
-            if kind == "done":
-                finish(payload)
-            if w is None:  # already reaped
-                continue
-            w.track, w.ready = None, True
-            self.start_failures = 0
-            if pending:
-                w.track = pending.popleft()
-                w.tasks.put(w.track)
-            else:
-                w.tasks.put(None)
+            ready = set(wait([w.conn for w in self.workers] + [w.proc.sentinel for w in self.workers]))
+            for w in [w for w in self.workers if w.conn in ready or w.proc.sentinel in ready]:
+                self._serve(w, pending, finish)
 
-    def _reap(self, pending: deque, finish) -> None:
-        """Workers that died: fail their track, start another worker while tracks remain."""
-        for wid, w in list(self.workers.items()):
-            code = w.proc.exitcode
-            if code is None:
-                continue
-            del self.workers[wid]
+    def _serve(self, w: _Worker, pending: deque, finish) -> None:
+        """Answer what worker `w` sent; when it is gone, fail its track and replace it."""
+        try:
+            while w.conn.poll():
+                self._answer(w, *w.conn.recv(), pending, finish)
+            if w.proc.exitcode is None:
+                return
+        except (EOFError, OSError):  # its end of the pipe closed: it has ended, or is ending
+            pass
+        self._reap(w, pending, finish)
+
+    def _answer(self, w: _Worker, kind: str, payload, pending: deque, finish) -> None:
+        if kind == "fatal":  # what loaded in the batch itself fails to load in a worker
+            raise BatchStoppedError(f"a batch worker cannot start: {payload}")
+        if kind == "done":
+            finish(payload)
+        w.ready, self.start_failures = True, 0
+        w.track = pending.popleft() if pending else None
+        try:
+            w.conn.send(w.track)  # None: nothing left, the worker ends
+        except OSError:  # it died meanwhile: its track waits for another worker
             if w.track is not None:
-                why = f"signal {-code}" if code < 0 else f"exit status {code}"
-                _remove_stale(w.track.output)
-                finish(TrackResult(w.track.rel, w.track.out_rel, FAILED, f"the worker rendering it died ({why})"))
-            if not w.ready:
-                self.start_failures += 1
-                if self.start_failures >= self.MAX_START_FAILURES:
-                    raise BatchStoppedError(f"batch workers die while starting (exit status {code})")
-            if pending:
-                self.spawn()
+                pending.appendleft(w.track)
+            w.track = None
+
+    def _reap(self, w: _Worker, pending: deque, finish) -> None:
+        self._stop(w)
+        self.workers.remove(w)
+        code = w.proc.exitcode
+        if w.track is not None:
+            why = "it did not end" if code is None else f"signal {-code}" if code < 0 else f"exit status {code}"
+            finish(TrackResult(w.track.rel, w.track.out_rel, FAILED, f"the worker rendering it died ({why})"))
+        if not w.ready:
+            self.start_failures += 1
+            if self.start_failures >= self.MAX_START_FAILURES:
+                raise BatchStoppedError(f"batch workers die while starting (exit status {code})")
+        if pending:
+            self.spawn()
+
+    def _stop(self, w: _Worker, timeout: float = STOP_SECONDS) -> None:
+        """Wait for `w` to end, at most `timeout` seconds, then kill it; what a worker killed
+        outright leaves of its video is deleted."""
+        w.proc.join(timeout)
+        if w.proc.is_alive():
+            w.proc.kill()
+            w.proc.join(self.STOP_SECONDS)
+        w.conn.close()
+        if w.track is not None:
+            _remove_stale(w.track.output)
 
     def close(self, now: bool = False) -> None:
         """Stop the workers: idle ones at the end of a batch, every one at once when it was
         interrupted (on SIGTERM a worker deletes its temporary file and stops its ffmpeg)."""
-        for w in self.workers.values():
-            if now and w.proc.is_alive():
-                w.proc.terminate()
-        for w in self.workers.values():
-            w.proc.join(timeout=10)
-            if w.proc.is_alive():
-                w.proc.kill()
-                w.proc.join()
-            if w.track is not None:  # a worker killed outright leaves its temporary file
-                _remove_stale(w.track.output)
+        if now:
+            for w in self.workers:
+                if w.proc.is_alive():
+                    w.proc.terminate()
+        deadline = time.monotonic() + self.STOP_SECONDS
+        for w in self.workers:
+            self._stop(w, max(0.0, deadline - time.monotonic()))
         self.workers.clear()
 
 
@@ -729,8 +867,14 @@ class Batch:
         self.report_path = Path(report) if report is not None else self.out_dir / "report.csv"
         if self.report_path.suffix.lower() not in (".csv", ".json"):
             raise ConfigError(f"report {self.report_path}: end the name in .csv or .json")
+        if os.path.lexists(self.report_path):  # a folder, a device or a FIFO there is never replaced
+            try:
+                output_file(self.report_path, overwrite=True, what="report")
+            except OutputError as e:
+                raise ConfigError(str(e)) from None
         self.config, self.overwrite, self.fit_on_batch, self.cache = config, overwrite, fit_on_batch, cache
-        self.tracks, self.found = plan_tracks(self.in_dir, self.out_dir, tuple(include), shuffle, config.seed, limit)
+        self.tracks, self.found = plan_tracks(self.in_dir, self.out_dir, tuple(include), shuffle, config.seed, limit,
+                                              self._own_files())
         if not self.found:
             raise InputError(f"{self.in_dir}: no audio files found")
         if not self.tracks:
@@ -747,6 +891,18 @@ class Batch:
         # --jobs 1 this very renderer renders the tracks
         preflight = replace(config, mapping=replace(config.mapping, fit="track")) if fit_on_batch else config
         self.renderer: TrackRenderer | None = TrackRenderer(preflight)
+
+    def _own_files(self) -> dict[str, str]:
+        """The files the batch itself writes inside OUT_DIR, by path relative to it: no video
+        may be one of them, or go in a folder of that name."""
+        own = {LOCK_NAME: "the batch's lock"}
+        if self.fit_on_batch:
+            own |= {f"{MAPPING_NAME}.npz": "the mapping --fit-on-batch fits",
+                    f"{MAPPING_NAME}.json": "the mapping --fit-on-batch fits"}
+        report, out = os.path.abspath(self.report_path), os.path.abspath(self.out_dir)
+        if os.path.commonpath([report, out]) == out:
+            own[Path(os.path.relpath(report, out)).as_posix()] = "the batch's report"
+        return own
 
     def _genres(self, metadata_dir) -> dict[str, str]:
         """Track path -> FMA top genre ('' for tracks FMA gives none or that are not FMA names)."""
@@ -771,26 +927,28 @@ class Batch:
         from tqdm import tqdm
 
         t0, started = time.perf_counter(), time.time()
-        try:
-            self._prepare_output()
-        except BatchStoppedError:
-            if self.renderer is not None:
-                self.renderer.close()
-                self.renderer = None
-            raise
-        result = BatchResult(str(self.in_dir), str(self.out_dir), str(self.report_path), self.jobs, 0.0, found=self.found)
-        self.result = result
-        by_rel: dict[str, TrackResult] = {}
-        with FolderLock(self.out_dir):
+        with contextlib.ExitStack() as held:
+            try:
+                self._prepare_output()
+                held.enter_context(FolderLock(self.out_dir))
+            except BatchStoppedError:  # nothing done, and another batch may own the report
+                self._close_renderer()
+                raise
+            result = BatchResult(str(self.in_dir), str(self.out_dir), str(self.report_path), self.jobs, 0.0,
+                                 found=self.found)
+            self.result = result
+            by_rel: dict[str, TrackResult] = {}
             remove_stale_temporaries(self.tracks)
-            todo = []
+            todo, clashed = [], []
             for t in self.tracks:
-                if not self.overwrite and t.output.is_file() and mp4_complete(t.output):
+                if t.clash:  # its video has no name of its own: it fails, whatever is at that name
+                    clashed.append(TrackResult(t.rel, t.out_rel, FAILED, t.clash))
+                elif not self.overwrite and t.output.is_file() and mp4_complete(t.output):
                     by_rel[t.rel] = TrackResult(t.rel, t.out_rel, SKIPPED, "complete video already there")
                 else:
                     todo.append(t)
             result.jobs = 1 if len(todo) <= 1 else min(self.jobs, len(todo))
-            bar = tqdm(total=len(self.tracks), initial=len(self.tracks) - len(todo), desc="batch", unit="track",
+            bar = tqdm(total=len(self.tracks), initial=len(by_rel), desc="batch", unit="track",
                        disable=not progress, dynamic_ncols=True)
 
             failed = 0
@@ -814,6 +972,8 @@ class Batch:
 
             try:
                 with bar:
+                    for r in clashed:
+                        record(r)
                     if todo and self.fit_on_batch:
                         result.mapping = self._fit(progress)
                     if todo:
@@ -835,9 +995,7 @@ class Batch:
                     for r in result.tracks:
                         r.genre = self.genres.get(r.input, "")
                 result.seconds = round(time.perf_counter() - t0, 2)
-                if self.renderer is not None:
-                    self.renderer.close()
-                    self.renderer = None
+                self._close_renderer()
                 try:
                     write_report(self.report_path, result, with_genre=self.genres is not None)
                 except OutputError as e:
@@ -846,6 +1004,11 @@ class Batch:
                     if isinstance(in_flight, AudiovizError):  # keep the first error; say the second too
                         in_flight.args = (f"{in_flight}; and {e}",)
         return result
+
+    def _close_renderer(self) -> None:
+        if self.renderer is not None:
+            self.renderer.close()
+            self.renderer = None
 
     def _prepare_output(self) -> None:
         """Make OUT_DIR (and the report's folder) if missing; when either cannot be written the
@@ -872,18 +1035,23 @@ class Batch:
         target = self.out_dir / MAPPING_NAME
         npz = target.with_name(target.name + ".npz")
         c = self.config
-        if npz.exists() and not self.overwrite:
-            mapping = str(npz)
-        elif len(self.tracks) == self.found:
-            mapping = fit_folder(self.in_dir, target, c.model, c.seed, c.device, self.cache, progress, c.layer).output
-        else:  # a sample of the folder: fit on exactly the files selected, through links to them
-            with tempfile.TemporaryDirectory(prefix="audioviz-batch-") as tmp:
-                root = Path(tmp) / self.in_dir.resolve().name
-                for t in self.tracks:
-                    link = root / t.rel
-                    link.parent.mkdir(parents=True, exist_ok=True)
-                    link.symlink_to(t.source.resolve())
-                mapping = fit_folder(root, target, c.model, c.seed, c.device, self.cache, progress, c.layer).output
+        try:
+            if npz.exists() and not self.overwrite:
+                mapping = str(npz)
+            elif len(self.tracks) == self.found:
+                mapping = fit_folder(self.in_dir, target, c.model, c.seed, c.device, self.cache, progress,
+                                     c.layer, overwrite=True).output
+            else:  # a sample of the folder: fit on exactly the files selected, through links to them
+                with tempfile.TemporaryDirectory(prefix="audioviz-batch-") as tmp:
+                    root = Path(tmp) / self.in_dir.resolve().name
+                    for t in self.tracks:
+                        link = root / t.rel
+                        link.parent.mkdir(parents=True, exist_ok=True)
+                        link.symlink_to(t.source.resolve())
+                    mapping = fit_folder(root, target, c.model, c.seed, c.device, self.cache, progress, c.layer,
+                                         overwrite=True).output
+        except CacheError as e:  # the machine's fault, met before any track: every track would meet it
+            raise BatchStoppedError(f"{e}; nothing was rendered") from None
         self.config = replace(self.config, mapping=replace(self.config.mapping, fit=mapping))
         if self.renderer is not None:
             try:
@@ -893,7 +1061,11 @@ class Batch:
         return mapping
 
     def _render(self, todo: list[Track], record, progress: bool) -> None:
-        if self.jobs == 1 or len(todo) == 1:
+        from .scenes.user import is_user_scene
+
+        # a user's scene renders in a worker even alone: should one of its frames never finish,
+        # the worker ends and says so (render/watchdog.py), and the batch writes its report
+        if (self.jobs == 1 or len(todo) == 1) and not is_user_scene(self.config.scene):
             for t in todo:
                 record(render_track(self.renderer, t, progress))
             return
@@ -924,13 +1096,10 @@ def write_report(path: Path, result: BatchResult, with_genre: bool = False) -> P
         for r in rows:
             w.writerow({k: "" if v is None else v for k, v in r.items()})
         text = buf.getvalue()
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        with atomic_write(output_file(path, overwrite=True, what="report"), "report") as tmp:
+            durable_bytes(tmp, text.encode("utf-8"))
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot write the report there ({e.strerror})") from None
     return path
 

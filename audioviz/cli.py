@@ -15,6 +15,7 @@ app = typer.Typer(
     help="Music videos driven by what neural networks hear.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     add_completion=False,
 )
 
@@ -23,6 +24,22 @@ class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"audioviz {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print audioviz's version and exit.")] = False,
+) -> None:
+    """Music videos driven by what neural networks hear."""
 
 
 def _fail(message: str, code: int = 1):
@@ -52,12 +69,34 @@ def _restore_sigterm(previous) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
+ENV_DEBUG = "AUDIOVIZ_DEBUG"
+
+
+def _unexpected(e: Exception) -> str:
+    """One line for an exception no part of audioviz expected: what the machine said, where it
+    is the machine's (memory, a disk), else a bug to report."""
+    import errno
+
+    if isinstance(e, MemoryError):
+        return "out of memory; free some, or use a smaller --size or a shorter --duration"
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{e.filename or 'the disk'}: no space left on its disk ({e.strerror})"
+    if isinstance(e, OSError) and e.strerror:
+        return f"{e.filename}: {e.strerror}" if e.filename else e.strerror
+    text = " ".join(str(e).split())[:300]
+    return (f"unexpected {type(e).__name__}{': ' + text if text else ''} (a bug in audioviz: please report it with "
+            f"the command that caused it; {ENV_DEBUG}=1 shows where it happened)")
+
+
 def handles_errors(fn):
     """User errors become one line on stderr and exit status 1; Ctrl-C and SIGTERM stop the
-    command cleanly (ffmpeg stopped, temporary files removed) and exit 130."""
+    command cleanly (ffmpeg stopped, temporary files removed) and exit 130. Anything else is
+    one line too (with AUDIOVIZ_DEBUG=1, its traceback)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        import os
+
         previous = _catch_sigterm()
         try:
             return fn(*args, **kwargs)
@@ -66,6 +105,12 @@ def handles_errors(fn):
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(INTERRUPTED)
+        except (typer.Exit, typer.Abort):  # typer's own ways out, already said
+            raise
+        except Exception as e:
+            if os.environ.get(ENV_DEBUG):
+                raise
+            _fail(_unexpected(e))
         finally:
             _restore_sigterm(previous)
 
@@ -78,9 +123,11 @@ def _progress(quiet: bool) -> bool:
 
 # readable=False: audio.check_readable explains an unreadable file in one line (click's check prints a box)
 AudioArg = Annotated[Path, typer.Argument(help="Audio file (mp3, ogg, opus, flac, wav, m4a, ...).", show_default=False,
-                                          readable=False)]
+                                          readable=False, metavar="AUDIO")]
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (see `audioviz models`) or a .pt checkpoint.")]
 DeviceOpt = Annotated[Device, typer.Option(help="Where the network runs; auto picks a CUDA GPU when there is one.")]
+OverwriteOpt = Annotated[bool, typer.Option(
+    "--overwrite", "-y", help="Replace the output if it exists (without this, an existing file is never replaced).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object with the results on stdout.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed for everything random: the scene, --order random, K-Means.")]
@@ -185,6 +232,7 @@ def render(
     x264_params: X264ParamsOpt = "me=dia:subme=1",
     start: StartOpt = 0.0,
     duration: DurationOpt = None,
+    overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ):
@@ -199,7 +247,7 @@ def render(
         timeline=TimelineConfig(interpolate=not no_interpolate, smoothing=smoothing),
         mapping=_mapping_config(mapping, scaler, scaling, order, fit), start=start, duration=duration,
     )
-    result = render_file(audio, output, config, progress=_progress(quiet))
+    result = render_file(audio, output, config, progress=_progress(quiet), overwrite=overwrite)
     if json_out:
         typer.echo(json.dumps(result.as_dict()))
     elif not quiet:
@@ -215,7 +263,7 @@ def render(
 @handles_errors
 def extract(
     audio: AudioArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write: .npy, .csv or .json by extension.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write: .npy, .csv or .json by extension (default: ./<song>-features.csv, with --mapped ./<song>-params.csv).")] = None,
     model: ModelOpt = "ae_shared",
     layer: LayerOpt = None,
     mapped: Annotated[bool, typer.Option("--mapped", help="Write the scene's final parameters instead of the raw features.")] = False,
@@ -229,28 +277,35 @@ def extract(
     device: DeviceOpt = Device.auto,
     start: StartOpt = 0.0,
     duration: DurationOpt = None,
+    overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ):
     """Write AUDIO's per-segment features (or, with --mapped, parameters) without rendering."""
-    from .features_io import write_features
-    from .pipeline import extract_features, extract_params
+    from .features_io import check_format, write_features
+    from .files import output_file
+    from .pipeline import check_inputs, default_output, extract_features, extract_params
 
+    check_inputs(audio, model, layer, fit if mapped else "model")
+    requested = output if output is not None else default_output(audio, "-params.csv" if mapped else "-features.csv")
+    check_format(requested)
+    target = output_file(requested, overwrite=overwrite, inputs=(audio,), what="features file")
     if mapped:
         config = _mapping_config(mapping, scaler, scaling, order, fit)
         feats, params, names = extract_params(audio, model, scene, config, seed, device.value, progress=_progress(quiet),
                                               layer=layer, start=start, duration=duration)
-        write_features(output, feats, model, values=params, columns=names)
+        write_features(target, feats, model, values=params, columns=names)
         what = f"{params.shape[0]} segments x {params.shape[1]} {scene} parameters"
     else:
         feats = extract_features(audio, model, device.value, progress=_progress(quiet), layer=layer, start=start,
                                  duration=duration)
-        write_features(output, feats, model)
+        write_features(target, feats, model)
         what = f"{feats.values.shape[0]} segments x {feats.values.shape[1]} features"
     if not quiet:
-        typer.echo(f"wrote {output}: {what}", err=True)
+        typer.echo(f"wrote {requested}: {what}", err=True)
 
 
-FolderArg = Annotated[Path, typer.Argument(help="Folder of music, searched recursively.", show_default=False)]
+FolderArg = Annotated[Path, typer.Argument(help="Folder of music, searched recursively.", show_default=False,
+                                           metavar="FOLDER")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Extract every track again instead of reusing cached features.")]
 
 
@@ -264,6 +319,7 @@ def fit(
     seed: SeedOpt = 0,
     device: DeviceOpt = Device.auto,
     no_cache: NoCacheOpt = False,
+    overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ):
@@ -271,7 +327,7 @@ def fit(
     from .pipeline import fit_folder
 
     result = fit_folder(folder, output, model, seed, device.value, cache=not no_cache, progress=_progress(quiet),
-                        layer=layer)
+                        layer=layer, overwrite=overwrite)
     if json_out:
         typer.echo(json.dumps(result.as_dict()))
     elif not quiet:
@@ -336,7 +392,8 @@ class Subset(str, Enum):
 @app.command()
 @handles_errors
 def train(
-    data_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively.", show_default=False)],
+    data_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively.", show_default=False,
+                                             metavar="DATA_DIR")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Run folder: checkpoints, log, model card. Rerun to resume.")],
     model: Annotated[str, typer.Option("--model", "-m", help="What to train: ae, ae_shared, ae_skip (autoencoders) or alexnet, vgg11, vgg13, vgg16 (genre classifiers).")] = "ae_shared",
     preset: Annotated[Preset, typer.Option(help="compact: the bundled models' size; paper: the paper's configuration; tiny: a smoke test.")] = Preset.compact,
@@ -353,7 +410,7 @@ def train(
     balance: Annotated[Optional[bool], typer.Option("--balance/--no-balance", help="Classifiers: weight the loss so that every class counts equally (default: from the preset).", show_default=False)] = None,
     pretrained: Annotated[bool, typer.Option("--pretrained", help="Classifiers: start from torchvision's ImageNet weights in torch's cache (never downloaded; needs --preset paper).")] = False,
     pretrained_file: Annotated[Optional[Path], typer.Option(help="Classifiers: start from this ImageNet weights file (torchvision's format).")] = None,
-    seed: int = 0,
+    seed: Annotated[int, typer.Option(help="Seed for the split, the initial weights and the batch order.")] = 0,
     device: DeviceOpt = Device.auto,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
@@ -413,7 +470,7 @@ def models(
 @handles_errors
 def preview(
     audio: AudioArg,
-    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="PNG to write (default: ./<song>-preview.png).")] = None,
     model: ModelOpt = "ae_shared",
     layer: LayerOpt = None,
     scene: SceneOpt = "bar",
@@ -429,6 +486,7 @@ def preview(
     device: DeviceOpt = Device.auto,
     start: StartOpt = 0.0,
     duration: DurationOpt = None,
+    overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ):
@@ -443,7 +501,7 @@ def preview(
         timeline=TimelineConfig(smoothing=smoothing), mapping=_mapping_config(mapping, scaler, scaling, order, fit),
         start=start, duration=duration,
     )
-    result = preview_file(audio, output, config, columns, rows, progress=_progress(quiet))
+    result = preview_file(audio, output, config, columns, rows, progress=_progress(quiet), overwrite=overwrite)
     if json_out:
         typer.echo(json.dumps(result))
     elif not quiet:
@@ -495,7 +553,7 @@ def _raise_interrupt(signum, frame):
 @app.command()
 @handles_errors
 def batch(
-    in_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively; its layout (FMA's 000/000002.mp3) is mirrored.", show_default=False)],
+    in_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively; its layout (FMA's 000/000002.mp3) is mirrored.", show_default=False, metavar="IN_DIR")],
     out_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder for the videos and report.csv.", show_default=False)],
     model: ModelOpt = "ae_shared",
     layer: LayerOpt = None,
@@ -516,7 +574,7 @@ def batch(
     preset: PresetOpt = "veryfast",
     x264_params: X264ParamsOpt = "me=dia:subme=1",
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Tracks rendered at once, each worker with its own model, GL context and encoder (default: half the cores, at least 2; 2 on a 2-core machine).", show_default=False)] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Render again the videos that are already complete (and refit with --fit-on-batch).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Render again the videos that are already complete (and refit with --fit-on-batch).")] = False,
     fit_on_batch: Annotated[bool, typer.Option("--fit-on-batch", help="First fit the mapping on the batch's own tracks (as `audioviz fit`, kept as OUT_DIR/mapping.npz), then render with it.")] = False,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Render at most this many tracks (after --include and --shuffle).", show_default=False)] = None,
     shuffle: Annotated[bool, typer.Option("--shuffle", help="Take the tracks in a random order drawn from --seed (with --limit: a random sample).")] = False,
@@ -625,6 +683,7 @@ def compare(
     crf: CrfOpt = 20,
     preset: PresetOpt = "veryfast",
     x264_params: X264ParamsOpt = "me=dia:subme=1",
+    overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ):
@@ -649,7 +708,7 @@ def compare(
     except _usage_errors() as e:
         _fail(str(e), 2)
     result = compare_file(audio, output, model_list, scene_list, mapping_list, (grid.columns, grid.rows), grid.tile,
-                          config, progress=_progress(quiet), size=grid.size)
+                          config, progress=_progress(quiet), size=grid.size, overwrite=overwrite)
     if json_out:
         typer.echo(json.dumps(result.as_dict()))
     elif not quiet:
@@ -658,6 +717,9 @@ def compare(
 
 
 def main() -> None:
+    from .console import setup
+
+    setup()  # output that nobody reads any more never stops the work; warnings in one line
     try:
         app()
     except SystemExit as e:

@@ -97,26 +97,37 @@ def compare_file(
     config: RenderConfig = RenderConfig(),
     progress: bool = False,
     size: tuple[int, int] | None = None,
+    *,
+    overwrite: bool = False,
 ) -> CompareResult:
     """Render one video of `audio` whose tiles show every model x mapping x scene (in that
     nesting order), each labelled; `config` gives everything else (fps, smoothing, fit, ...).
     `models` may name a layer: 'vgg16@L13'. The video is `size` (default 1280x720, tiles as
     large as fit) or, given only `tile`, just the grid of tiles. `config.start` and
-    `config.duration` pick the part of the song, as for a render."""
-    from .audio import check_readable, decode
+    `config.duration` pick the part of the song, as for a render. `output` defaults to
+    ./<name>-compare.mp4; an existing file is replaced only with `overwrite`."""
+    from .audio import decode
     from .extract.registry import load_model
+    from .files import output_file
     from .mapping.timeline import frame_count, frame_values
-    from .pipeline import check_method, fitted_mapping, map_features
+    from .pipeline import check_inputs, check_method, default_output, fitted_mapping, map_features
     from .render.context import create_context
+    from .render.encoder import container, resolve_encoder
     from .render.grid import Tile, render_grid_video
     from .scenes.registry import scene_class
 
     t0 = time.perf_counter()
-    check_readable(audio)
     models, scenes, mappings = parse_list(models, "models"), parse_list(scenes, "scenes"), parse_list(mappings, "mappings")
+    for spec in models:
+        name, layer = split_model(spec)
+        check_inputs(audio, name, layer or config.layer, config.mapping.fit)
     grid = plan_layout(models, mappings, scenes, layout, tile, size)
-    output = Path(output) if output is not None else Path.cwd() / f"{Path(audio).stem}-compare.mp4"
+    requested = Path(output) if output is not None else default_output(audio, "-compare.mp4")
+    output = output_file(requested, overwrite=overwrite, inputs=(audio,))
+    container(requested)
     scene_classes = [scene_class(s) for s in scenes]
+    # an encoder that cannot work here is one message before any work
+    encoder = replace(resolve_encoder(config.encoder), audio_start=config.start)
     mapping_configs = [replace(config.mapping, method=m) for m in mappings]
     ctx = create_context()  # first: a machine without EGL hears so before any work is done
     try:
@@ -135,6 +146,7 @@ def compare_file(
                 decoded[ext.sample_rate] = decode(audio, ext.sample_rate, config.duration, progress, config.start)
             features.append(ext.features(decoded[ext.sample_rate].samples, progress=progress))
         duration = next(iter(decoded.values())).duration
+        encoder = replace(encoder, audio_nonfinite=any(track.nonfinite for track in decoded.values()))
         decoded.clear()
         t_extract = time.perf_counter()
         fps = config.video.fps
@@ -152,14 +164,13 @@ def compare_file(
                     tiles.append(Tile(cls(), per_frame, f"{label_model} / {method} / {cls.name}"))
         del extractors, features
         t_map = time.perf_counter()
-        encoder = replace(config.encoder, audio_start=config.start)
         loop = render_grid_video(tiles, grid, output, fps, encoder, audio, config.seed, progress, ctx,
                                  caption=Path(audio).stem)
     finally:
         ctx.release()
     w, h = grid.size
     return CompareResult(
-        output=str(output), tiles=[t.label for t in tiles], layout=f"{grid.columns}x{grid.rows}",
+        output=str(requested), tiles=[t.label for t in tiles], layout=f"{grid.columns}x{grid.rows}",
         tile=f"{grid.tile[0]}x{grid.tile[1]}", size=f"{w}x{h}", frames=n_frames, fps=float(fps),
         audio_seconds=round(duration, 4), wall_seconds=round(time.perf_counter() - t0, 3),
         timings={"load": round(t_load - t0, 4), "extract": round(t_extract - t_load, 4),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -39,11 +38,17 @@ def parse_fps(value: str | float | int | Fraction) -> Fraction:
 
 
 def check_clip(start: float = 0.0, duration: float | None = None) -> None:
-    """The part of a song to use: from `start` seconds, `duration` seconds long (None: to the end)."""
-    if not (math.isfinite(start) and start >= 0):
-        raise ConfigError(f"--start {start:g} s is out of range; give 0 or more seconds")
-    if duration is not None and not (math.isfinite(duration) and duration > 0):
-        raise ConfigError(f"--duration {duration:g} s is out of range; give more than 0 seconds")
+    """The part of a song to use: from `start` seconds, `duration` seconds long (None: to the end).
+
+    Both reach ffmpeg, which counts time in int64 microseconds and takes a duration shorter
+    than one input sample for no limit at all: a duration of 1 ms or more is at least one
+    sample at any rate audioviz decodes (1000 Hz and up), and 10^9 s (31 years) stays far
+    inside ffmpeg's clock with a file's own timestamps added."""
+    most = 1_000_000_000
+    if not 0 <= start <= most:  # NaN too
+        raise ConfigError(f"--start {start:g} s is out of range; give 0 to {most} seconds")
+    if duration is not None and not 0.001 <= duration <= most:
+        raise ConfigError(f"--duration {duration:g} s is out of range; give 0.001 to {most} seconds")
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,9 @@ class EncoderConfig:
     threads: int = 0
     # where in the song file the video's audio track starts, in seconds (RenderConfig.start)
     audio_start: float = 0.0
+    # that part of the song holds NaN or infinite samples (audio.Audio.nonfinite), which the AAC
+    # encoder refuses: they are made silence first, at a CPU cost paid only then
+    audio_nonfinite: bool = False
 
     def __post_init__(self) -> None:
         check_clip(self.audio_start)

@@ -60,3 +60,12 @@ class FFmpegUnavailableError(EncoderError):
 class BatchStoppedError(AudiovizError):
     """A batch stopped early on a fault of the machine, not of one file (no GL, disk full,
     output folder unusable, no working ffmpeg): every later track would fail the same way."""
+
+
+class DecoderError(AudiovizError):
+    """The ffmpeg that decodes a song died of a signal (out of memory, killed): the machine's
+    fault or a user's, never the file's."""
+
+
+class CacheError(AudiovizError):
+    """The feature cache cannot be used (a file where its folder should be, unwritable, full)."""

@@ -56,13 +56,15 @@ def fma_track_id(path: str | os.PathLike) -> int | None:
 
 def tracks_csv(metadata_dir: str | os.PathLike) -> Path:
     """FMA's tracks.csv in `metadata_dir` (or `metadata_dir` itself when it names the file)."""
+    from .files import regular_file
+
     metadata_dir = Path(metadata_dir)
     path = metadata_dir if metadata_dir.name == TRACKS_CSV else metadata_dir / TRACKS_CSV
     if not metadata_dir.exists():
         raise InputError(f"{metadata_dir}: no such FMA metadata folder (unpack fma_metadata.zip and point at it).")
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise InputError(f"{metadata_dir}: no {TRACKS_CSV} in it, so it is not FMA's metadata folder.")
-    return path
+    return regular_file(path, TRACKS_CSV)  # a FIFO would be read forever
 
 
 @contextmanager

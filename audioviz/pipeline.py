@@ -44,9 +44,12 @@ class RenderResult:
         return asdict(self)
 
 
-def default_output(audio: str | os.PathLike) -> Path:
-    """song.mp3 -> ./song.mp4 (in the current folder, wherever the song is)."""
-    return Path.cwd() / (Path(audio).stem + ".mp4")
+def default_output(audio: str | os.PathLike, suffix: str = ".mp4") -> Path:
+    """song.mp3 -> ./song.mp4 (in the current folder, wherever the song is); `suffix` may add
+    to the name (-compare.mp4). A long song name is shortened so the name stays valid."""
+    from .files import fit_name
+
+    return Path.cwd() / fit_name(Path(audio).stem, suffix)
 
 
 def _features(extractor, track, progress: bool = False):
@@ -56,6 +59,19 @@ def _features(extractor, track, progress: bool = False):
         return extractor.features(track.samples, progress=progress)
     except AudioTooShortError as e:
         raise AudioTooShortError(f"{track.path}: {e}") from None
+
+
+def check_inputs(audio: str | os.PathLike, model: str, layer: str | None = None, fit: str = "model") -> None:
+    """What can be checked in milliseconds, before seconds go into loading torch and a model:
+    the audio file, the model's name or file (and a bundled model's layer), a fitted mapping
+    file named by `fit`."""
+    from .extract.registry import check_model
+    from .mapping.fitted import FittedMapping
+
+    check_readable(audio)
+    check_model(model, layer)
+    if fit not in ("model", "track"):
+        FittedMapping.locate(fit)
 
 
 def extract_features(
@@ -68,7 +84,7 @@ def extract_features(
     from .extract.registry import load_model
 
     check_clip(start, duration)
-    check_readable(audio)  # a missing file is reported before seconds go into loading a model
+    check_inputs(audio, model, layer)
     extractor = load_model(model, device, layer)
     return _features(extractor, decode(audio, extractor.sample_rate, duration, progress, start), progress)
 
@@ -151,7 +167,7 @@ def extract_params(
     from .scenes.registry import scene_class
 
     check_clip(start, duration)
-    check_readable(audio)
+    check_inputs(audio, model, layer, mapping.fit)
     scene_cls = scene_class(scene)
     extractor = load_model(model, device, layer)
     check_method(mapping, extractor)
@@ -184,14 +200,21 @@ def fit_folder(
     cache: bool = True,
     progress: bool = False,
     layer: str | None = None,
+    *,
+    overwrite: bool = False,
 ) -> FitResult:
     """Fit every mapping method on the features of all audio under `folder` (of the model's
-    feature `layer`; None: its default); save to `output`.npz."""
+    feature `layer`; None: its default); save to `output`.npz (and `output`.json). Existing
+    files are replaced only with `overwrite`."""
     from .extract.collect import collect
-    from .extract.registry import load_model
+    from .extract.registry import check_model, load_model
+    from .files import output_file
     from .mapping.fitted import FittedMapping
 
     t0 = time.perf_counter()
+    check_model(model, layer)
+    for target in FittedMapping.paths(output):  # refused now, not after minutes of extraction
+        output_file(target, overwrite=overwrite, what="fitted mapping")
     extractor = load_model(model, device, layer)
     corpus = collect(folder, extractor, cache=cache, progress=progress)
     if not corpus.tracks:
@@ -218,11 +241,18 @@ def render_params(
     audio: str | os.PathLike | None = None,
     seed: int = 0,
     progress: bool = False,
+    *,
+    overwrite: bool = False,
 ):
-    """Render one frame per row of `values` (F, 10) into an MP4; returns the loop's timings."""
+    """Render one frame per row of `values` (F, 10) into an MP4; returns the loop's timings.
+    An existing `output` is replaced only with `overwrite`."""
+    from .files import output_file
+    from .render.encoder import container
     from .render.video import render_video
     from .scenes.registry import load_scene
 
+    output = output_file(output, overwrite=overwrite, inputs=() if audio is None else (audio,))
+    container(output)
     return render_video(load_scene(scene), values, output, video, encoder, audio, seed, progress)
 
 
@@ -231,27 +261,34 @@ def render_file(
     output: str | os.PathLike | None = None,
     config: RenderConfig = RenderConfig(),
     progress: bool = False,
+    *,
+    overwrite: bool = False,
 ) -> RenderResult:
     """Render a music video of `audio` to `output` (default: ./<name>.mp4), or of the part of
-    it that `config.start` and `config.duration` pick."""
+    it that `config.start` and `config.duration` pick. An existing `output` is replaced only
+    with `overwrite`."""
     from .extract.registry import load_model
+    from .files import output_file
     from .render.context import create_context, renderer
-    from .render.encoder import check_output, resolve_codec
+    from .render.encoder import container, resolve_encoder
     from .render.video import render_video
     from .scenes.registry import load_scene
 
     t0 = time.perf_counter()
-    check_readable(audio)
-    output = Path(output) if output is not None else default_output(audio)
-    check_output(output)  # a video path that cannot be written is refused before any work
+    check_inputs(audio, config.model, config.layer, config.mapping.fit)
+    requested = Path(output) if output is not None else default_output(audio)
+    # a video path that cannot (or must not) be written is refused before any work
+    output = output_file(requested, overwrite=overwrite, inputs=(audio,))
+    container(requested)
     scene = load_scene(config.scene)
-    encoder = replace(config.encoder, codec=resolve_codec(config.encoder.codec), audio_start=config.start)
+    encoder = replace(resolve_encoder(config.encoder), audio_start=config.start)
     ctx = create_context()  # first: a machine without EGL should hear so before any work is done
     try:
         extractor = load_model(config.model, config.device, config.layer)
         check_method(config.mapping, extractor)
         t_load = time.perf_counter()
         track = decode(audio, extractor.sample_rate, config.duration, progress, config.start)
+        encoder = replace(encoder, audio_nonfinite=track.nonfinite)
         t_decode = time.perf_counter()
         feats = _features(extractor, track, progress)
         t_extract = time.perf_counter()
@@ -271,7 +308,7 @@ def render_file(
         ctx.release()
     wall = time.perf_counter() - t0
     return RenderResult(
-        output=str(output),
+        output=str(requested),
         audio_seconds=round(duration, 4),
         video_seconds=round(n_frames * fps.denominator / fps.numerator, 4),
         frames=n_frames,
@@ -312,10 +349,13 @@ def analyze_folder(
     from .analysis import analyze, require_matplotlib
     from .analysis.groups import fma_genres
     from .extract.collect import collect
-    from .extract.registry import load_model
+    from .extract.registry import check_model, load_model
     from .mapping.fitted import FittedMapping
 
     require_matplotlib()  # before minutes of extraction, not after
+    check_model(model, layer)
+    if fit not in ("folder", "model", "track"):
+        FittedMapping.locate(fit)
     extractor = load_model(model, device, layer)
     corpus = collect(folder, extractor, cache=cache, progress=progress)
     if not corpus.tracks:
@@ -337,25 +377,31 @@ def analyze_folder(
 
 def preview_file(
     audio: str | os.PathLike,
-    output: str | os.PathLike,
+    output: str | os.PathLike | None = None,
     config: RenderConfig = RenderConfig(),
     columns: int = 4,
     rows: int = 3,
     cell: int = 480,
     progress: bool = False,
+    *,
+    overwrite: bool = False,
 ) -> dict:
     """A contact sheet of `audio` rendered in `config.scene`: columns x rows frames spread over
-    the song, each labelled with its time; no video is encoded."""
+    the song, each labelled with its time; no video is encoded. `output` defaults to
+    ./<name>-preview.png; an existing file is replaced only with `overwrite`."""
     from .extract.registry import load_model
+    from .files import output_file
     from .render.context import create_context
     from .render.sheet import grid, label, mmss, write_png
     from .render.stills import cell_size, evenly_spread, render_stills, step_fps
     from .scenes.registry import load_scene
 
     t0 = time.perf_counter()
-    check_readable(audio)
+    check_inputs(audio, config.model, config.layer, config.mapping.fit)
     if not (1 <= columns <= 16 and 1 <= rows <= 16):
         raise ConfigError(f"a sheet of {columns}x{rows} frames is out of range; use 1 to 16 of each")
+    requested = Path(output) if output is not None else default_output(audio, "-preview.png")
+    output = output_file(requested, overwrite=overwrite, inputs=(audio,), what="image")
     scene = load_scene(config.scene)
     ctx = create_context()
     try:
@@ -377,8 +423,8 @@ def preview_file(
     for img, f in zip(stills, picks):  # labelled with the time in the song, whatever part of it is shown
         label(img, mmss(config.start + f / fps), scale=max(2, size[0] // 240))
     title = f"{Path(audio).name}   scene {scene.name}   model {extractor.title}   mapping {describe_mapping(config.mapping, state)['method']}"
-    path = write_png(output, grid(stills, columns, title=title))
-    return {"output": str(path), "frames": len(stills), "cell": f"{size[0]}x{size[1]}",
+    write_png(output, grid(stills, columns, title=title))
+    return {"output": str(requested), "frames": len(stills), "cell": f"{size[0]}x{size[1]}",
             "times": [round(config.start + float(f / fps), 2) for f in picks], "wall_seconds": round(time.perf_counter() - t0, 3)}
 
 
@@ -394,10 +440,12 @@ def scene_sheet(
     ctx=None,
 ) -> Path:
     """A contact sheet of a scene driven by the fixed parameter sweep (no audio, no model)."""
+    from .files import output_file
     from .render.sheet import grid, label, write_png
     from .render.stills import STEP_FPS, cell_size, evenly_spread, parameter_sweep, render_stills
     from .scenes.registry import load_scene
 
+    output = output_file(output, overwrite=True, what="image")  # a sheet is remade on purpose; never a device
     scene = load_scene(scene_name)
     n_frames = int(seconds * STEP_FPS)
     picks = evenly_spread(n_frames, columns * rows)

@@ -2,7 +2,8 @@
 
 The interpreter's own teardown takes seconds once torch is loaded and has nothing left to do
 then, so the process ends with os._exit. One thing still must run: multiprocessing's
-finalizers, which unlink the named semaphores that its queues and tqdm's lock hold; without
+finalizers, which unlink any named semaphore the process holds (audioviz makes none since
+console.setup gives tqdm a thread lock, but a caller of the library or a scene may); without
 them its resource tracker prints "leaked semaphore objects" after the process is gone.
 """
 

@@ -11,6 +11,29 @@ sys.path.insert(0, str(Path(__file__).parent))
 from media import music_like, write_audio  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "llvmpipe: needs Mesa's software rasteriser (skipped where GL is a GPU's)")
+
+
+_SOFTWARE_GL: list[bool] = []
+
+
+def software_gl() -> bool:
+    """Whether the default GL here is a software rasteriser (asked once a session)."""
+    if not _SOFTWARE_GL:
+        from audioviz.render.context import create_context, is_software
+
+        ctx = create_context()
+        _SOFTWARE_GL.append(is_software(ctx))
+        ctx.release()
+    return _SOFTWARE_GL[0]
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("llvmpipe") is not None and not software_gl():
+        pytest.skip("needs Mesa's software rasteriser; the GL here is a GPU's")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def feature_cache(tmp_path_factory):
     """Keep the feature cache of `fit` and `analyze` out of the user's home."""

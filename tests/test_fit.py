@@ -65,7 +65,7 @@ def test_render_with_each_method_of_a_fitted_mapping(tmp_path, fitted_file, long
 
 def extract_mapped(song, model, tmp_path, *args, name="p.csv"):
     out = tmp_path / name
-    r = run("extract", song, "--model", model, "--mapped", "-o", out, "--quiet", *args)
+    r = run("extract", song, "--model", model, "--mapped", "-o", out, "--quiet", "-y", *args)
     assert r.exit_code == 0, r.stderr
     return out
 

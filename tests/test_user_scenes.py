@@ -103,9 +103,9 @@ def test_render_with_a_user_scene_and_errors_on_one_line(tmp_path, song, tiny_mo
     assert r.exit_code == 0, r.stderr
     assert out.stat().st_size > 1000
     bad = write(tmp_path, "bad.frag", "uniform float p0;\nvoid main() { oops }\n")
-    r = run("render", song, "--model", tiny_model, "--scene", bad, "-o", out, "--quiet")
+    r = run("render", song, "--model", tiny_model, "--scene", bad, "-o", out, "--quiet", "-y")
     assert r.exit_code == 1 and r.stderr.startswith("error: bad.frag:2: ") and r.stderr.count("\n") == 1
-    r = run("render", song, "--model", tiny_model, "--scene", tmp_path / "nope.frag", "-o", out, "--quiet")
+    r = run("render", song, "--model", tiny_model, "--scene", tmp_path / "nope.frag", "-o", out, "--quiet", "-y")
     assert r.exit_code == 1 and "nope.frag: no such scene file" in r.stderr
 
 

@@ -61,11 +61,25 @@ def _mapping(mapping: dict) -> dict:
 
 
 def save(ckpt: dict, path: str | os.PathLike) -> Path:
-    """Write atomically: a reader never sees half a checkpoint."""
+    """Write atomically and durably: a reader never sees half a checkpoint, not even after a
+    crash of the machine (a training run resumes from last.pt). A full disk is a DiskFullError,
+    another failure to write an OutputError."""
+    import errno
+
+    from ..errors import DiskFullError, OutputError
+    from ..files import atomic_write
+
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(ckpt, tmp)
-    os.replace(tmp, path)
+    try:
+        with atomic_write(path, "checkpoint") as tmp, open(tmp, "wb") as f:
+            torch.save(ckpt, f)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        error = DiskFullError if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else OutputError
+        raise error(f"{path}: cannot write the checkpoint ({e.strerror or e})") from None
+    except RuntimeError as e:  # torch's own writer: "file write failed"
+        raise OutputError(f"{path}: cannot write the checkpoint ({str(e).strip().splitlines()[0][:160]})") from None
     return path
 
 
@@ -113,9 +127,9 @@ def read(path: str | os.PathLike, map_location: str | torch.device = "cpu"):
     import pickle
     import warnings
 
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: no such model file")
+    from ..files import regular_file
+
+    path = regular_file(path, "model file", ModelError)  # a FIFO would be read forever
     try:
         with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": its message spans lines
             warnings.simplefilter("ignore")

@@ -53,6 +53,9 @@ _ALEXNET = (
     (256, 3, 1, 1, True),
 )
 FC_WIDTH = 4096
+# bounds on what a checkpoint's config may ask for (its weights then bound the network's size)
+MAX_CLASSES = 10_000
+MAX_INPUT_SIDE = 4_096
 
 
 @dataclass(frozen=True)
@@ -74,17 +77,26 @@ class ClassifierConfig:
     input_width: int = 96  # frames
 
     def __post_init__(self) -> None:
-        if self.arch not in ARCHS:
+        # a checkpoint carries these: each is checked for type and range before any layer is made
+        if not isinstance(self.arch, str) or self.arch not in ARCHS:
             raise ValueError(f"architecture {self.arch!r} is not one of {ARCHS}")
-        object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
+        if not isinstance(self.classes, (list, tuple)) or not all(isinstance(c, str) for c in self.classes):
+            raise ValueError("classes must be a list of class names")
+        object.__setattr__(self, "classes", tuple(self.classes))
         if len(self.classes) < 2:
             raise ValueError("a classifier needs at least two classes")
+        if len(self.classes) > MAX_CLASSES:
+            raise ValueError(f"{len(self.classes)} classes are more than the {MAX_CLASSES} a classifier may have")
         if len(set(self.classes)) != len(self.classes):
             raise ValueError("class names must differ")
-        if self.width_divisor < 1 or 64 % self.width_divisor:
-            raise ValueError(f"width divisor {self.width_divisor} must divide 64 (1, 2, 4, 8, 16, 32 or 64)")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout {self.dropout} must be in [0, 1)")
+        if type(self.width_divisor) is not int or self.width_divisor < 1 or 64 % self.width_divisor:
+            raise ValueError(f"width divisor {self.width_divisor!r} must divide 64 (1, 2, 4, 8, 16, 32 or 64)")
+        if type(self.dropout) not in (int, float) or not 0 <= self.dropout < 1:  # NaN fails the range too
+            raise ValueError(f"dropout {self.dropout!r} must be in [0, 1)")
+        for name in ("input_height", "input_width"):
+            value = getattr(self, name)
+            if type(value) is not int or not 1 <= value <= MAX_INPUT_SIDE:
+                raise ValueError(f"{name} {value!r} is not a whole number from 1 to {MAX_INPUT_SIDE}")
         if min(self.spatial[-1]) < 1:
             raise ValueError(f"a {self.input_height}x{self.input_width} input is too small for {self.arch}")
 

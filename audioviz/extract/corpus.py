@@ -6,9 +6,12 @@ preprocessing resumes after an interruption and a corpus larger than memory trai
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import json
 import os
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,8 +19,24 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import AUDIO_EXTENSIONS, decode
-from ..errors import AudiovizError, TrainingError
+from ..errors import AudiovizError, OutputError, TrainingError
 from .frontend import FrontendConfig, MFCCFrontend
+
+# what a Track in index.json holds, by type: anything else is a damaged index
+_TRACK_FIELDS = {"path": str, "split": str, "cache": str, "segments": int, "error": str}
+
+
+def no_audio(root: Path) -> str:
+    return f"{root}: no audio files found (looked for {', '.join(sorted(AUDIO_EXTENSIONS))})"
+
+
+def audio_files(root: str | os.PathLike) -> list[Path]:
+    """`find_audio(root)`, none found a TrainingError: what a trainer checks before it makes
+    its run folder."""
+    files = find_audio(root)
+    if not files:
+        raise TrainingError(no_audio(Path(root)))
+    return files
 
 
 def find_audio(root: str | os.PathLike) -> list[Path]:
@@ -84,19 +103,20 @@ class Corpus:
         `splits` gives each file's split by its path relative to `root` ("train", "val" or
         "test"); by default a stable `val_fraction` of the tracks is held out for validation.
         Splits are decided afresh on every call, so a cache can serve runs that split it
-        differently.
+        differently. Each cache file and the index appear only when complete (written under a
+        temporary name, synced, renamed); an entry that is missing, damaged or made with other
+        settings is prepared again, a damaged one with a `warning:` line.
         """
         from tqdm import tqdm
 
         root, cache_dir = Path(root), Path(cache_dir)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        index_path = cache_dir / "index.json"
-        done = {}
-        if index_path.exists():
-            done = {t["path"]: Track(**t) for t in json.loads(index_path.read_text())["tracks"]}
-        files = find_audio(root) if files is None else files
+        files = audio_files(root) if files is None else files
         if not files:
-            raise TrainingError(f"{root}: no audio files found (looked for {', '.join(sorted(AUDIO_EXTENSIONS))})")
+            raise TrainingError(no_audio(root))
+        _make_folder(cache_dir)
+        index_path = cache_dir / "index.json"
+        settings = {"frontend": frontend.to_dict(), "max_segments_per_track": max_segments_per_track or 0}
+        done = _read_index(index_path, settings)
         fe = MFCCFrontend(frontend)
         rels = [f.relative_to(root).as_posix() for f in files]
         if splits is None:
@@ -105,9 +125,16 @@ class Corpus:
         tracks = []
         for i, (f, rel) in enumerate(zip(tqdm(files, desc="prepare", unit="track", disable=not progress), rels)):
             split = splits[rel]
-            if rel in done:
-                tracks.append(replace(done[rel], split=split))
+            known = done.get(rel)
+            if known is not None and not known.cache:  # a file that failed before fails again
+                tracks.append(replace(known, split=split))
                 continue
+            if known is not None:
+                why = _damage(cache_dir, known, frontend)
+                if not why:
+                    tracks.append(replace(known, split=split))
+                    continue
+                _warn(f"{cache_dir / known.cache}: damaged cache entry for {rel} ({why}); preparing the track again")
             try:
                 audio = decode(f, frontend.sample_rate)
                 seg = fe.segments(audio.samples)
@@ -115,23 +142,19 @@ class Corpus:
                 if max_segments_per_track and len(x) > max_segments_per_track:
                     x = x[np.linspace(0, len(x) - 1, max_segments_per_track).round().astype(int)]
                 name = f"{i:06d}-{hashlib.sha1(rel.encode()).hexdigest()[:8]}.npy"
-                np.save(cache_dir / name, x.astype(np.float16))
+                _write_array(cache_dir / name, x.astype(np.float16))
                 tracks.append(Track(rel, split, name, len(x)))
             except AudiovizError as e:
+                if isinstance(e, OutputError):  # the cache's disk, not the track: every later one fails too
+                    raise
                 tracks.append(Track(rel, split, "", 0, str(e)))
             if i % 20 == 0 or i == len(files) - 1:
-                cls._write_index(index_path, tracks)
-        cls._write_index(index_path, tracks)
+                _write_index(index_path, tracks, settings)
+        _write_index(index_path, tracks, settings)
         corpus = cls(root, cache_dir, tracks)
         if not corpus.indices("train").size:
             raise TrainingError(f"{root}: no usable training audio (every file failed or was too short)")
         return corpus
-
-    @staticmethod
-    def _write_index(path: Path, tracks: list[Track]) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"tracks": [t.__dict__ for t in tracks]}, indent=1))
-        os.replace(tmp, path)
 
     @property
     def failed(self) -> list[Track]:
@@ -158,3 +181,94 @@ class Corpus:
     def batch(self, pairs: np.ndarray) -> np.ndarray:
         """(B, 2) pairs -> (B, 1, 64, 96) float32 raw MFCC."""
         return np.stack([self.array(t)[s] for t, s in pairs]).astype(np.float32)[:, None]
+
+
+# -- the cache on disk ---------------------------------------------------------------------------
+
+
+def _warn(message: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(f"warning: {message}", file=sys.stderr)  # above a progress bar, not through it
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise TrainingError(f"{folder}: is a file where the training cache's folder should be; remove it") from None
+    except OSError as e:
+        raise TrainingError(f"{folder}: cannot make the training cache there ({e.strerror})") from None
+
+
+def _read_index(path: Path, settings: dict) -> dict[str, Track]:
+    """Path -> Track of the tracks a previous run cached with these `settings`; an index made
+    with others gives nothing (its tracks are prepared again), a damaged one a warning too."""
+    from ..files import regular_file
+
+    if not os.path.lexists(path):
+        return {}
+    try:
+        regular_file(path, "cache index", TrainingError)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("tracks"), list):
+            raise ValueError("no list of tracks")
+        # an index from before the settings were recorded was made with the same ones: a run
+        # with checkpoints refuses other settings, and a new run folder starts a new cache
+        if any(data.get(k, v) != v for k, v in settings.items()):
+            return {}
+        tracks = {}
+        for t in data["tracks"]:
+            if not isinstance(t, dict) or set(t) != set(_TRACK_FIELDS) or not all(
+                    type(t[k]) is kind for k, kind in _TRACK_FIELDS.items()) or t["segments"] < 0:
+                raise ValueError("a track entry is malformed")
+            tracks[t["path"]] = Track(**t)
+        return tracks
+    except (OSError, ValueError, RecursionError, TrainingError) as e:
+        _warn(f"{path}: damaged training cache index ({str(e).splitlines()[0][:120]}); preparing every track again")
+        return {}
+
+
+def _damage(cache_dir: Path, track: Track, frontend: FrontendConfig) -> str:
+    """Why the cached segments of `track` cannot be used, or "" when they can: a plain file in
+    the cache folder holding (segments, n_mfcc, frames) float16 values, as the index says."""
+    from ..files import regular_file
+
+    if Path(track.cache).name != track.cache or not track.cache.endswith(".npy"):
+        return "not a cache file name"
+    try:
+        path = regular_file(cache_dir / track.cache, "cache file", TrainingError)
+        x = np.load(path, mmap_mode="r", allow_pickle=False)  # the header only: no data is read
+    except TrainingError as e:
+        return str(e).split(": ", 1)[-1]
+    except (OSError, ValueError, EOFError, TypeError) as e:
+        return str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+    want = (track.segments, frontend.n_mfcc, frontend.frames_per_segment)
+    if not isinstance(x, np.ndarray) or x.dtype != np.float16 or x.shape != want:
+        return f"holds {getattr(x, 'dtype', '?')} {getattr(x, 'shape', '')}, not float16 {want}"
+    return ""
+
+
+def _durable(path: Path, data: bytes, what: str) -> None:
+    """`data` at `path`, complete or not at all, even across a crash of the machine."""
+    from ..files import atomic_write, durable_bytes
+
+    with atomic_write(path, what) as tmp:
+        try:
+            durable_bytes(tmp, data)
+        except OSError as e:
+            from ..errors import DiskFullError
+
+            full = e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+            raise (DiskFullError if full else OutputError)(f"{path}: cannot write the {what} ({e.strerror})") from None
+
+
+def _write_array(path: Path, x: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.save(buf, x)
+    _durable(path, buf.getvalue(), "training cache")
+
+
+def _write_index(path: Path, tracks: list[Track], settings: dict) -> None:
+    data = {**settings, "tracks": [t.__dict__ for t in tracks]}
+    _durable(path, json.dumps(data, indent=1).encode(), "training cache index")

@@ -29,6 +29,39 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+# the statistics each kind of input normalisation carries, and what they must satisfy
+NORM_KINDS = {"minmax": ("lo", "hi"), "standard": ("mean", "std")}
+# a range or deviation below this (MFCCs span tens of dB) would blow inputs up to inf
+MIN_NORM_SPREAD = 1e-6
+
+
+def check_norm(norm, n_mfcc: int) -> dict:
+    """A checkpoint's input normalisation, checked (ValueError naming what is wrong): a known
+    kind whose statistics are finite float tensors of one value per MFCC coefficient, with
+    lo < hi (minmax) or std > 0 (standard). Returns it as a plain dict."""
+    if not isinstance(norm, dict):
+        raise ValueError(f"input normalisation is a {type(norm).__name__}, not a dict")
+    kind = norm.get("kind")
+    if not isinstance(kind, str) or kind not in NORM_KINDS:
+        raise ValueError(f"unknown input normalisation {kind!r} (known: {', '.join(NORM_KINDS)})")
+    stats = {}
+    for key in NORM_KINDS[kind]:
+        t = norm.get(key)
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point() or t.layout != torch.strided:
+            raise ValueError(f"input normalisation {kind} has no float tensor {key!r}")
+        if tuple(t.shape) != (n_mfcc,):
+            raise ValueError(f"input normalisation {key} has shape {tuple(t.shape)}, not ({n_mfcc},) for {n_mfcc} MFCCs")
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"input normalisation {key} holds NaN or infinite values")
+        stats[key] = t
+    a, b = stats[NORM_KINDS[kind][0]], stats[NORM_KINDS[kind][1]]
+    spread = (b - a) if kind == "minmax" else b
+    if not bool((spread.double() >= MIN_NORM_SPREAD).all()):
+        what = "hi is not above lo" if kind == "minmax" else "std is not positive"
+        raise ValueError(f"input normalisation {kind}: {what} for every coefficient")
+    return {"kind": kind, **stats}
+
+
 def normalise(mfcc: torch.Tensor, norm: dict) -> torch.Tensor:
     """Apply the training corpus's input statistics (per MFCC coefficient)."""
     if norm["kind"] == "minmax":
@@ -102,4 +135,9 @@ class FeatureExtractor:
     def features(self, samples: np.ndarray, progress: bool = False) -> Features:
         seg = self.frontend.segments(samples)
         values = self.encode_segments(seg.mfcc, progress=progress)
+        if not np.isfinite(values).all():  # mapped, they would reach the scene as NaN
+            from ..errors import ModelError
+
+            raise ModelError(f"model {self.quoted} gives NaN or infinite features for this audio; "
+                             "its weights or input statistics are unusable")
         return Features(values, seg.centres, seg.starts, len(samples) / self.sample_rate)

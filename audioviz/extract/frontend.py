@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import torch
 
 from ..errors import AudioTooShortError
+
+# What a checkpoint's frontend may ask for. The bounds are far beyond any sensible MFCC setting
+# and only keep a crafted file from hanging the decoder (a rate of 0 Hz) or asking for
+# gigabytes of filters (an n_fft of 10**9).
+SAMPLE_RATES = (1_000, 768_000)  # Hz: what audio formats and ffmpeg's resampler handle
+MAX_N_FFT = 1 << 16
+MAX_N_MELS = 1_024
+MAX_FRAMES_PER_SEGMENT = 4_096
+
+
+def _int(name: str, value, lo: int, hi: int) -> None:
+    # bool is an int to Python, and 96.0 or "96" would fail later in torch with a less useful message
+    if type(value) is not int:
+        raise ValueError(f"frontend {name} {value!r} is not a whole number")
+    if not lo <= value <= hi:
+        raise ValueError(f"frontend {name} {value} is out of range ({lo} to {hi})")
 
 
 @dataclass(frozen=True)
@@ -19,6 +36,29 @@ class FrontendConfig:
     n_mels: int = 128
     frames_per_segment: int = 96
     top_db: float = 80.0
+
+    def __post_init__(self) -> None:
+        """Every value checked (ValueError naming it): a checkpoint carries these, so a crafted
+        or damaged one is refused here, before any audio is decoded."""
+        _int("sample_rate", self.sample_rate, *SAMPLE_RATES)
+        _int("n_fft", self.n_fft, 16, MAX_N_FFT)
+        _int("hop_length", self.hop_length, 1, self.n_fft)
+        _int("n_mels", self.n_mels, 1, min(MAX_N_MELS, self.n_fft // 2 + 1))  # a filter needs FFT bins
+        _int("n_mfcc", self.n_mfcc, 1, self.n_mels)  # the DCT keeps at most n_mels coefficients
+        _int("frames_per_segment", self.frames_per_segment, 1, MAX_FRAMES_PER_SEGMENT)
+        if type(self.top_db) not in (int, float) or not math.isfinite(self.top_db) or self.top_db <= 0:
+            raise ValueError(f"frontend top_db {self.top_db!r} is not a positive number of decibels")
+
+    @classmethod
+    def from_dict(cls, d) -> FrontendConfig:
+        """The frontend a checkpoint describes; absent values take the defaults (ValueError for
+        anything else: not a dict, unknown names, bad values)."""
+        if not isinstance(d, dict):
+            raise ValueError(f"frontend is a {type(d).__name__}, not a dict of settings")
+        unknown = sorted(map(str, set(d) - {f.name for f in fields(cls)}))
+        if unknown:
+            raise ValueError(f"frontend has unknown settings {', '.join(unknown)}")
+        return cls(**d)
 
     @property
     def segment_seconds(self) -> float:
@@ -50,15 +90,21 @@ class MFCCFrontend:
     chunk_frames = 1_500  # 15 s of frames per STFT call: its frames and complex spectrum stay near 20 MB
 
     def __init__(self, config: FrontendConfig = FrontendConfig(), device: str | torch.device = "cpu"):
-        import torchaudio
-
         self.config = c = config
         self.device = torch.device(device)
-        self.mel = torchaudio.transforms.MelSpectrogram(
-            sample_rate=c.sample_rate, n_fft=c.n_fft, hop_length=c.hop_length, n_mels=c.n_mels,
-            center=False, power=2.0, norm="slaney", mel_scale="slaney",
-        ).to(self.device)
-        self.dct = torchaudio.functional.create_dct(c.n_mfcc, c.n_mels, norm="ortho").to(self.device)
+        self.window = torch.hann_window(c.n_fft, device=self.device)
+        self.filters = mel_filters(c.sample_rate, c.n_fft, c.n_mels).to(self.device)  # (freqs, n_mels)
+        if bool((self.filters.max(dim=0).values == 0).any()):
+            # an empty filter gives -inf dB and a constant MFCC row
+            raise ValueError(f"frontend n_mels {c.n_mels} is too many for n_fft {c.n_fft} at "
+                             f"{c.sample_rate} Hz: some mel filters would hold no FFT bin")
+        self.dct = dct_matrix(c.n_mfcc, c.n_mels).to(self.device)  # (n_mels, n_mfcc)
+
+    def mel(self, x: torch.Tensor) -> torch.Tensor:
+        """(n,) samples -> (n_mels, frames) mel power spectrogram of the frames that fit in x."""
+        c = self.config
+        spec = torch.stft(x, c.n_fft, c.hop_length, window=self.window, center=False, return_complex=True)
+        return self.filters.T @ spec.abs().pow_(2.0)
 
     def mfcc(self, samples: np.ndarray | torch.Tensor) -> torch.Tensor:
         """(n_samples,) mono audio -> (n_mfcc, n_frames), n_frames = 1 + n_samples // hop."""
@@ -103,6 +149,46 @@ class MFCCFrontend:
         starts_s = np.asarray(starts, dtype=np.float64) * frame_s
         centres = starts_s + (seg - 1) / 2 * frame_s
         return Segments(x[:, None].contiguous(), centres, starts_s, full)
+
+
+# Slaney's mel scale (the Auditory Toolbox's, librosa's default): linear below 1 kHz, logarithmic above
+_MEL_HZ_PER_MEL = 200.0 / 3
+_MEL_BREAK_HZ = 1000.0
+_MEL_BREAK = _MEL_BREAK_HZ / _MEL_HZ_PER_MEL
+_MEL_LOG_STEP = math.log(6.4) / 27.0
+
+
+def hz_to_mel(hz: float) -> float:
+    if hz < _MEL_BREAK_HZ:
+        return hz / _MEL_HZ_PER_MEL
+    return _MEL_BREAK + math.log(hz / _MEL_BREAK_HZ) / _MEL_LOG_STEP
+
+
+def mel_to_hz(mel: torch.Tensor) -> torch.Tensor:
+    return torch.where(mel >= _MEL_BREAK, _MEL_BREAK_HZ * torch.exp(_MEL_LOG_STEP * (mel - _MEL_BREAK)),
+                       _MEL_HZ_PER_MEL * mel)
+
+
+def mel_filters(sample_rate: int, n_fft: int, n_mels: int) -> torch.Tensor:
+    """(n_fft // 2 + 1, n_mels) triangular filters, evenly spaced in mels from 0 Hz to Nyquist,
+    each scaled to unit area (Slaney's normalisation): librosa's and torchaudio's filter bank."""
+    freqs = torch.linspace(0, sample_rate // 2, n_fft // 2 + 1)
+    edges = mel_to_hz(torch.linspace(hz_to_mel(0.0), hz_to_mel(float(sample_rate // 2)), n_mels + 2))
+    widths = edges[1:] - edges[:-1]
+    offsets = edges.unsqueeze(0) - freqs.unsqueeze(1)  # (freqs, n_mels + 2)
+    rising = -offsets[:, :-2] / widths[:-1]
+    falling = offsets[:, 2:] / widths[1:]
+    triangles = torch.clamp(torch.minimum(rising, falling), min=0.0)
+    return triangles * (2.0 / (edges[2:] - edges[:-2])).unsqueeze(0)
+
+
+def dct_matrix(n_mfcc: int, n_mels: int) -> torch.Tensor:
+    """(n_mels, n_mfcc) orthonormal DCT-II: mel dB rows -> cepstral coefficients."""
+    n = torch.arange(float(n_mels))
+    k = torch.arange(float(n_mfcc)).unsqueeze(1)
+    dct = torch.cos(math.pi / n_mels * (n + 0.5) * k)
+    dct[0] *= 1.0 / math.sqrt(2.0)
+    return (dct * math.sqrt(2.0 / n_mels)).T
 
 
 def _reflected(x: torch.Tensor, lo: int, hi: int) -> torch.Tensor:

@@ -39,8 +39,16 @@ class AEConfig:
     input_width: int = 96
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
+        # a checkpoint carries these: each is checked for type and range before any layer is
+        # made (the weights then bound the network's size, see registry.from_checkpoint)
+        if not isinstance(self.variant, str) or self.variant not in VARIANTS:
             raise ValueError(f"variant {self.variant!r} is not one of {VARIANTS}")
+        for name, (lo, hi) in _AE_RANGES.items():
+            value = getattr(self, name)
+            if type(value) is not int or not lo <= value <= hi:  # not a bool, a float or a string
+                raise ValueError(f"{name} {value!r} is not a whole number from {lo} to {hi}")
+        if type(self.code_norm) is not bool:
+            raise ValueError(f"code_norm {self.code_norm!r} is not true or false")
         div = 2**self.num_pools
         if self.input_height % div or self.input_width % div:
             raise ValueError(f"{self.num_pools} pools need input sides divisible by {div}")
@@ -69,6 +77,15 @@ class AEConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# (lowest, highest) of each whole-number setting: far past any sensible network, and small
+# enough that describing one (2**num_pools, the layer lists) costs nothing
+_AE_RANGES = {
+    "num_init_filters": (1, 4_096), "num_pools": (1, 8), "num_fc": (1, 8), "fc_scale_down": (1, 1 << 20),
+    "kernel_size": (1, 31), "padding": (0, 15), "enc_len": (1, 1 << 16), "input_height": (1, 4_096),
+    "input_width": (1, 4_096),
+}
 
 
 # The configuration the paper tuned (about 19 M weights in its first FC layer).
@@ -194,10 +211,12 @@ def build(arch: str, config: dict) -> nn.Module:
     Every network has `layers` (feature layer name -> size), `default_layer` and
     `encode(x, layer=None)`; a classifier's `forward` gives class logits.
     """
+    if not isinstance(config, dict):
+        raise ValueError(f"the network's config is a {type(config).__name__}, not a dict")
     if arch == "autoencoder":
         return ConvAutoencoder(AEConfig(**config))
     if arch == "classifier":
         from .classifiers import build as build_classifier
 
         return build_classifier(config)
-    raise ValueError(f"unknown architecture {arch!r}")
+    raise ValueError(f"unknown architecture {str(arch)[:40]!r}")

@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import TrainingError
+from ..errors import ModelError, TrainingError
+from ..files import atomic_write, durable_bytes, regular_file
 from ..mapping.fitted import FittedMapping
 from . import checkpoint
-from .corpus import Corpus
+from .corpus import Corpus, audio_files
 from .features import normalise, resolve_device
 from .frontend import FrontendConfig
 from .models import COMPACT, PAPER, VARIANTS, AEConfig, ConvAutoencoder
@@ -42,6 +43,44 @@ PRESETS = {
     "compact": dict(ae=COMPACT, optimizer="adam", lr=1e-3, momentum=0.9, batch_size=64, epochs=20, bypass_dropout=0.5),
     "tiny": dict(ae=TINY, optimizer="adam", lr=1e-3, momentum=0.9, batch_size=16, epochs=2, bypass_dropout=0.5),
 }
+
+
+# Bounds of the numeric training options: wide enough for any real run, narrow enough that a
+# typo (an lr of nan, a batch of a billion, a negative seed) is refused before any work
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 65_536
+MAX_SEED = 2**63 - 1  # what torch.manual_seed and numpy's generators take
+
+
+def check_whole(what: str, value, lo: int, hi: int) -> None:
+    """TrainingError unless `value` is an int (not a bool) from `lo` to `hi`."""
+    if type(value) is not int or not lo <= value <= hi:
+        raise TrainingError(f"{what} must be a whole number from {lo} to {hi}, not {value!r}")
+
+
+def check_real(what: str, value, lo: float, hi: float, *, above: bool = False, below: bool = False) -> None:
+    """TrainingError unless `value` is a finite number from `lo` (or `above` it) to `hi` (or
+    `below` it): nan and inf compare false with everything, so they are named here."""
+    ok = type(value) in (int, float) and math.isfinite(value) and (lo < value if above else lo <= value) and (
+        value < hi if below else value <= hi)
+    if not ok:
+        lower, upper = f"{'above' if above else 'at least'} {lo:g}", f"{'below' if below else 'at most'} {hi:g}"
+        raise TrainingError(f"{what} must be a number {lower} and {upper}, not {value!r}")
+
+
+def check_common(cfg) -> None:
+    """The numeric options both kinds of training take (TrainConfig, ClassifierTrainConfig)."""
+    check_whole("--epochs", cfg.epochs, 1, MAX_EPOCHS)
+    check_whole("--batch-size", cfg.batch_size, 1, MAX_BATCH_SIZE)
+    check_real("--lr", cfg.lr, 0, 1, above=True)
+    check_real("momentum", cfg.momentum, 0, 1, below=True)
+    check_real("--val-fraction", cfg.val_fraction, 0, 1, above=True, below=True)
+    check_whole("--max-segments-per-track", cfg.max_segments_per_track, 0, 2**31 - 1)
+    check_whole("--seed", cfg.seed, 0, MAX_SEED)
+    if cfg.optimizer not in ("sgd", "adam"):
+        raise TrainingError(f"optimizer {cfg.optimizer!r} is not sgd or adam")
+    if not isinstance(cfg.device, str):
+        raise TrainingError(f"device {cfg.device!r} is not a device name")
 
 
 @dataclass(frozen=True)
@@ -69,14 +108,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.model not in VARIANTS:
             raise TrainingError(f"model {self.model!r} cannot be trained here; choose one of {', '.join(VARIANTS)}")
-        if self.optimizer not in ("sgd", "adam"):
-            raise TrainingError(f"optimizer {self.optimizer!r} is not sgd or adam")
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise TrainingError("epochs, batch size and learning rate must be positive")
-        if not 0 <= self.bypass_dropout <= 1:
-            raise TrainingError(f"bypass dropout {self.bypass_dropout} must be between 0 and 1")
-        if not 0 < self.val_fraction < 1:
-            raise TrainingError(f"validation fraction {self.val_fraction} must be between 0 and 1")
+        if self.preset not in PRESETS:
+            raise TrainingError(f"preset {self.preset!r} is not one of: {', '.join(PRESETS)}")
+        check_common(self)
+        check_real("--bypass-dropout", self.bypass_dropout, 0, 1)
 
     @property
     def ae_config(self) -> AEConfig:
@@ -87,26 +122,90 @@ class TrainConfig:
         return [k for k, v in asdict(self).items() if k not in ("epochs", "device") and getattr(other, k) != v]
 
 
+CHECKPOINTS = ("last.pt", "best.pt")
+
+
 def check_run_folder(run_dir: Path, config, extra: dict) -> None:
     """Make the run folder, refuse one that holds a run of other settings, record the settings.
 
     `config` is a frozen dataclass with `differences(other)`; config.json keeps it under
-    "train", with `extra` beside it.
+    "train", with `extra` beside it. Only a run with a checkpoint holds settings: a folder
+    where training failed before its first save (no audio, a typo in an option) takes new
+    ones, its config.json replaced and its log started afresh.
     """
-    run_dir.mkdir(parents=True, exist_ok=True)
+    _make_run_folder(run_dir)
     cfg_path = run_dir / "config.json"
-    if cfg_path.exists():
-        try:
-            old = type(config)(**json.loads(cfg_path.read_text())["train"])
-        except (KeyError, TypeError, ValueError, TrainingError):
-            raise TrainingError(f"{run_dir} holds another kind of run; use a new output folder") from None
+    if any(os.path.lexists(run_dir / name) for name in CHECKPOINTS):
+        if not os.path.lexists(cfg_path):
+            raise TrainingError(f"{run_dir} holds checkpoints but no config.json; use a new output folder")
+        old = _recorded(cfg_path, type(config))
+        if old is None:
+            raise TrainingError(f"{run_dir} holds another kind of run; use a new output folder")
         diff = old.differences(config)
         if diff:
             raise TrainingError(
                 f"{run_dir} holds a run with other settings ({', '.join(diff)}); "
                 "use a new output folder or the same options"
             )
-    cfg_path.write_text(json.dumps({"train": asdict(config), **extra}, indent=2))
+    else:
+        (run_dir / "log.csv").unlink(missing_ok=True)  # rows of epochs whose weights were never saved
+    text = json.dumps({"train": asdict(config), **extra}, indent=2) + "\n"
+    with atomic_write(cfg_path, "run settings") as tmp:
+        durable_bytes(tmp, text.encode())
+
+
+def _make_run_folder(run_dir: Path) -> None:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise TrainingError(f"{run_dir}: is a file, not a folder; give -o a folder for the run") from None
+    except OSError as e:
+        raise TrainingError(f"{run_dir}: cannot make the run folder there ({e.strerror})") from None
+
+
+def _recorded(cfg_path: Path, kind: type):
+    """The settings config.json records, as a `kind`, or None when it holds no such thing."""
+    try:
+        regular_file(cfg_path, "config.json", TrainingError)  # a FIFO would be read forever
+        return kind(**json.loads(cfg_path.read_text(encoding="utf-8"))["train"])
+    except (KeyError, TypeError, ValueError, OSError, RecursionError, TrainingError):
+        return None
+
+
+def read_last(last: Path, device) -> dict | None:
+    """What last.pt holds (None when there is none yet), checked to be a training checkpoint:
+    TrainingError, one line, otherwise."""
+    if not os.path.lexists(last):
+        return None
+    try:
+        ck = checkpoint.read(last, map_location=device)
+    except ModelError as e:
+        raise TrainingError(f"{e}; delete it to start the run over, or use a new output folder") from None
+    if not isinstance(ck, dict) or not {"state_dict", "optimizer", "norm", "state"} <= set(ck):
+        raise TrainingError(f"{last}: not a training checkpoint of audioviz; delete it to start the run over, "
+                            "or use a new output folder")
+    return ck
+
+
+def resume(last: Path, ck: dict, net, opt, state: dict, frontend: FrontendConfig) -> dict:
+    """Load a run's last.pt (`ck`) into the network, optimizer and `state`; returns its input
+    normalisation. TrainingError when it does not fit this run."""
+    from .features import check_norm
+
+    try:
+        saved = ck["state"]
+        if not isinstance(saved, dict) or not all(type(saved.get(k)) is int and saved[k] >= 0 for k in ("epoch", "step")) \
+                or not isinstance(saved.get("history", []), list):
+            raise ValueError("its training state is malformed")
+        norm = check_norm(ck["norm"], frontend.n_mfcc)
+        net.load_state_dict(ck["state_dict"])
+        opt.load_state_dict(ck["optimizer"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as e:
+        why = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+        raise TrainingError(f"{last}: cannot resume from it ({why}); delete it to start the run over, "
+                            "or use a new output folder") from None
+    state.update(saved)
+    return norm
 
 
 def append_log(run_dir: Path, row: dict) -> None:
@@ -150,10 +249,11 @@ class Trainer:
         from tqdm import tqdm
 
         cfg = self.config
+        files = audio_files(self.data_dir)  # no audio: said before the run folder is made
         self._check_run_folder()
         corpus = Corpus.prepare(
             self.data_dir, self.run_dir / "cache", self.frontend, cfg.val_fraction, cfg.seed,
-            cfg.max_segments_per_track or None, self.progress,
+            cfg.max_segments_per_track or None, self.progress, files=files,
         )
         train_pairs, val_pairs = corpus.indices("train"), corpus.indices("val")
         torch.manual_seed(cfg.seed)
@@ -164,12 +264,9 @@ class Trainer:
         )
         state = {"epoch": 0, "step": 0, "best_val": math.inf, "best_epoch": -1, "history": [], "seconds": 0.0}
         last = self.run_dir / "last.pt"
-        if last.exists():
-            ck = checkpoint.read(last, map_location=self.device)
-            net.load_state_dict(ck["state_dict"])
-            opt.load_state_dict(ck["optimizer"])
-            norm = ck["norm"]
-            state.update(ck["state"])
+        ck = read_last(last, self.device)
+        if ck is not None:
+            norm = resume(last, ck, net, opt, state, self.frontend)
         else:
             norm = _norm_stats(corpus, np.random.default_rng(cfg.seed))
         norm_dev = {k: (v.to(self.device) if isinstance(v, torch.Tensor) else v) for k, v in norm.items()}
@@ -281,6 +378,9 @@ class Trainer:
     @torch.inference_mode()
     def _finish(self, net, corpus: Corpus, norm: dict, state: dict) -> dict:
         """Fit the mapping on the whole corpus's features with the best weights; write the card."""
+        if not (self.run_dir / "best.pt").exists():  # every epoch's loss was NaN: nothing was ever better
+            raise TrainingError(f"{self.run_dir}: no epoch gave a finite validation loss, so there is no best model; "
+                                "try a lower --lr")
         best = checkpoint.load(self.run_dir / "best.pt", self.device)
         net.load_state_dict(best["state_dict"])
         net.eval()

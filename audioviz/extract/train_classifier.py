@@ -34,7 +34,7 @@ from .classifiers import ARCHS, ClassifierConfig, GenreClassifier, find_imagenet
 from .corpus import Corpus, find_audio, validation_tracks
 from .features import normalise, resolve_device
 from .frontend import FrontendConfig
-from .train import append_log, check_run_folder
+from .train import append_log, check_common, check_real, check_run_folder, read_last, resume
 
 PRESETS = {
     # the paper's setting: full width (4096-wide FC layers, about 60-180 MB of weights)
@@ -85,10 +85,18 @@ class ClassifierTrainConfig:
     def __post_init__(self) -> None:
         if self.model not in ARCHS:
             raise TrainingError(f"model {self.model!r} is not a classifier; choose one of {', '.join(ARCHS)}")
-        if self.optimizer not in ("sgd", "adam"):
-            raise TrainingError(f"optimizer {self.optimizer!r} is not sgd or adam")
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise TrainingError("epochs, batch size and learning rate must be positive")
+        if self.preset not in PRESETS:
+            raise TrainingError(f"preset {self.preset!r} is not one of: {', '.join(PRESETS)}")
+        check_common(self)
+        check_real("weight decay", self.weight_decay, 0, 1)
+        check_real("dropout", self.dropout, 0, 1, below=True)
+        if type(self.width_divisor) is not int or self.width_divisor < 1 or 64 % self.width_divisor:
+            raise TrainingError(f"width divisor {self.width_divisor!r} must divide 64")
+        if type(self.balance) is not bool:
+            raise TrainingError(f"balance {self.balance!r} is not true or false")
+        for name in ("labels_from", "fma_metadata", "subset", "pretrained"):
+            if not isinstance(getattr(self, name), str):
+                raise TrainingError(f"{name} {getattr(self, name)!r} is not text")
         if self.labels_from not in LABEL_SOURCES:
             raise TrainingError(f"labels from {self.labels_from!r}: choose folders or fma")
         if self.labels_from == "fma" and not self.fma_metadata:
@@ -97,8 +105,6 @@ class ClassifierTrainConfig:
             raise TrainingError("--fma-metadata and --subset take labels from FMA; leave out --labels-from folders")
         if self.subset and self.subset not in ("small", "medium", "large"):
             raise TrainingError(f"FMA subset {self.subset!r} is not small, medium or large")
-        if not 0 < self.val_fraction < 1:
-            raise TrainingError(f"validation fraction {self.val_fraction} must be between 0 and 1")
 
     def classifier_config(self, classes: list[str]) -> ClassifierConfig:
         return ClassifierConfig(self.model, tuple(classes), self.width_divisor, self.dropout)
@@ -277,10 +283,9 @@ class ClassifierTrainer:
         if not cfg.pretrained:
             return None
         if cfg.pretrained != "imagenet":
-            path = Path(cfg.pretrained)
-            if not path.is_file():
-                raise TrainingError(f"{path}: no such ImageNet weights file")
-            return path
+            from ..files import regular_file
+
+            return regular_file(cfg.pretrained, "torchvision weights file", TrainingError)  # a FIFO would hang
         path = find_imagenet_weights(cfg.model)
         if path is None:
             from .classifiers import IMAGENET_NAMES
@@ -302,9 +307,9 @@ class ClassifierTrainer:
 
         cfg = self.config
         labels = self._labels()
+        imagenet = self._imagenet_file()  # a missing file is said before the run folder is made
         check_run_folder(self.run_dir, cfg, {"frontend": self.frontend.to_dict(),
                                              "data_dir": str(self.data_dir.absolute()), "classes": labels.classes})
-        imagenet = self._imagenet_file()
         corpus = Corpus.prepare(
             self.data_dir, self.run_dir / "cache", self.frontend, cfg.val_fraction, cfg.seed,
             cfg.max_segments_per_track or None, self.progress, files=labels.files, splits=labels.splits,
@@ -319,17 +324,18 @@ class ClassifierTrainer:
         state = {"epoch": 0, "step": 0, "best_score": [-math.inf, -math.inf], "best_epoch": -1, "history": [],
                  "seconds": 0.0, "imagenet": "", "imagenet_tensors": 0}
         last = self.run_dir / "last.pt"
-        if last.exists():
-            ck = checkpoint.read(last, map_location=self.device)
-            if list(ck["classes"]) != classes:
+        ck = read_last(last, self.device)
+        if ck is not None:
+            started = ck.get("classes")
+            if not isinstance(started, list) or not all(isinstance(c, str) for c in started):
+                raise TrainingError(f"{last}: records no classes; delete it to start the run over, or use a new "
+                                    "output folder")
+            if started != classes:
                 raise TrainingError(
-                    f"{self.run_dir} was started with classes {', '.join(ck['classes'])}; the data now gives "
+                    f"{self.run_dir} was started with classes {', '.join(started)}; the data now gives "
                     f"{', '.join(classes)}. Use a new output folder"
                 )
-            net.load_state_dict(ck["state_dict"])
-            opt.load_state_dict(ck["optimizer"])
-            norm = ck["norm"]
-            state.update(ck["state"])
+            norm = resume(last, ck, net, opt, state, self.frontend)
         else:
             norm = _standard_norm(corpus, np.random.default_rng(cfg.seed))
             if imagenet is not None:
@@ -463,12 +469,18 @@ class ClassifierTrainer:
     @staticmethod
     def _stored_mappings(best: dict, net) -> dict[str, FittedMapping] | None:
         """The mappings best.pt already carries for every feature layer (a finished run whose
-        command is run again), or None."""
-        stored = {net.default_layer: best.get("mapping"), **(best.get("layer_mappings") or {})}
+        command is run again), or None: also when one is unusable, so that they are fitted again."""
+        from ..errors import ModelError
+        from .registry import stored_mapping
+
+        others = best.get("layer_mappings") or {}
+        stored = {net.default_layer: best.get("mapping"), **(others if isinstance(others, dict) else {})}
         if set(stored) != set(net.layers) or any(m is None for m in stored.values()):
             return None
-        return {layer: FittedMapping.from_dict({"arrays": {k: v.cpu().numpy() for k, v in stored[layer]["arrays"].items()},
-                                                "meta": stored[layer]["meta"]}) for layer in net.layers}
+        try:
+            return {layer: stored_mapping(stored[layer], "best.pt", layer, size) for layer, size in net.layers.items()}
+        except ModelError:
+            return None
 
     def _finish(self, net, corpus: Corpus, labels: Labels, track_label: np.ndarray, norm: dict, state: dict) -> dict:
         """Evaluate the best epoch, fit a mapping on every feature layer (unless best.pt has

@@ -43,7 +43,10 @@ class Scaler:
         return cls(kind, np.broadcast_to(offset, width).copy(), np.broadcast_to(scale, width).copy())
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        z = (np.asarray(x, dtype=np.float64) - self.offset) / self.scale
-        if self.kind == "standard":
-            z = z * TARGET_STD + TARGET_MEAN
+        # a value far outside the fitted range overflows to +-inf, and the clip makes that 1 or 0,
+        # which is right: no RuntimeWarning for it
+        with np.errstate(over="ignore"):
+            z = (np.asarray(x, dtype=np.float64) - self.offset) / self.scale
+            if self.kind == "standard":
+                z = z * TARGET_STD + TARGET_MEAN
         return np.clip(z, 0.0, 1.0).astype(np.float32)

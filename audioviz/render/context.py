@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
+from pathlib import Path
 
 from ..errors import ConfigError, GLUnavailableError
 
@@ -118,6 +120,31 @@ def _software(moderngl):
     raise error
 
 
+def _writable_folder(path: Path) -> bool:
+    """Whether `path` is, or could be made as, a folder this process can write into."""
+    while not os.path.lexists(path) and path != path.parent:
+        path = path.parent
+    return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+
+
+def _shader_cache() -> None:
+    """Mesa keeps compiled shaders under $XDG_CACHE_HOME (or ~/.cache); where it cannot (a
+    read-only or missing home, a file in the way) it prints a line of its own on stderr and
+    compiles everything anew. Point it at the temporary folder instead, or turn it off."""
+    if os.environ.get("MESA_SHADER_CACHE_DIR") or os.environ.get("MESA_SHADER_CACHE_DISABLE"):
+        return
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.environ.get("HOME") or "~", ".cache")
+    if _writable_folder(Path(os.path.expanduser(base))):
+        return
+    fallback = Path(tempfile.gettempdir()) / f"audioviz-mesa-{os.getuid()}"
+    with contextlib.suppress(OSError):
+        fallback.mkdir(mode=0o700, exist_ok=True)
+    if fallback.is_dir() and os.access(fallback, os.W_OK | os.X_OK) and fallback.stat().st_uid == os.getuid():
+        os.environ["MESA_SHADER_CACHE_DIR"] = str(fallback)
+    else:
+        os.environ["MESA_SHADER_CACHE_DISABLE"] = "true"
+
+
 def create_context():
     """A standalone OpenGL 3.3 core context through EGL: the default device, else software
     rendering with a warning, else GLUnavailableError in one line."""
@@ -129,6 +156,7 @@ def create_context():
     # Mesa's EGL logs a failed driver as "libEGL warning: ..." lines of its own; the one line
     # audioviz prints says it instead (EGL_LOG_LEVEL=warning or debug brings them back)
     os.environ.setdefault("EGL_LOG_LEVEL", "fatal")
+    _shader_cache()
     first, device = _default_failed, _first_device()
     if first is None:
         try:

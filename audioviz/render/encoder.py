@@ -8,20 +8,20 @@ goes to a file, so a dying encoder is explained by its own last lines.
 from __future__ import annotations
 
 import contextlib
-import errno
+import dataclasses
 import functools
 import os
 import queue
-import secrets
+import re
 import signal
 import subprocess
 import tempfile
 import threading
 from pathlib import Path
 
-from .. import ffmpeg
+from .. import emergency, ffmpeg
 from ..config import EncoderConfig, VideoConfig
-from ..errors import DiskFullError, EncoderError, FFmpegUnavailableError, OutputError
+from ..errors import ConfigError, DiskFullError, EncoderError, FFmpegUnavailableError
 
 _STOP = object()
 
@@ -94,6 +94,48 @@ def resolve_codec(codec: str) -> str:
     return codec
 
 
+_REFUSED_PARAM = re.compile(r"Error parsing option '(.*?) = (.*?)'")
+
+
+@functools.cache
+def x264_refuses(params: str) -> tuple[str, ...]:
+    """The key=value pairs of `params` that x264 does not take (an unknown key, a value it
+    cannot parse): ffmpeg only warns of them and encodes without, so a two-frame test encode
+    asks x264 itself."""
+    cmd = [ffmpeg.executable(), "-hide_banner", "-nostdin", "-loglevel", "warning", "-f", "rawvideo",
+           "-pix_fmt", "yuv420p", "-s", "64x64", "-framerate", "1", "-i", "pipe:0", "-c:v", "libx264",
+           "-x264-params", params, "-f", "null", "-"]
+    try:
+        run = subprocess.run(cmd, input=bytes(2 * 64 * 64 * 3 // 2), capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return ()  # an ffmpeg that cannot run is reported by resolve_codec
+    return tuple(f"{k}={v}" for k, v in _REFUSED_PARAM.findall(run.stderr.decode("utf-8", "replace")))
+
+
+def resolve_encoder(enc: EncoderConfig) -> EncoderConfig:
+    """`enc` with its codec resolved (resolve_codec) and its x264 parameters checked by x264."""
+    codec = resolve_codec(enc.codec)
+    if codec == "libx264" and enc.x264_params and (refused := x264_refuses(enc.x264_params)):
+        raise ConfigError(f"--x264-params: x264 does not take {', '.join(refused)} (an unknown key, or a value "
+                          "it cannot read); see x264 --fullhelp for its settings")
+    return dataclasses.replace(enc, codec=codec)
+
+
+# video file names -> the ffmpeg muxer that writes them: containers that hold H.264 with AAC
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+
+
+def container(path: str | os.PathLike) -> str:
+    """The muxer for a video's file name; a name audioviz cannot honour is refused, rather than
+    written as an MP4 under another name."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in CONTAINERS:
+        what = f"a {suffix} file" if suffix else "a name without an extension"
+        raise ConfigError(f"{path}: is {what}; audioviz writes H.264 video with AAC audio as "
+                          f"{', '.join(CONTAINERS)}; give the name one of those")
+    return CONTAINERS[suffix]
+
+
 def ffmpeg_command(
     output: Path,
     video: VideoConfig,
@@ -127,10 +169,16 @@ def ffmpeg_command(
     if enc.threads:
         cmd += ["-threads", str(enc.threads)]
     if audio is not None:
-        # pad a short audio stream with silence and cut a long one, so both last exactly n_frames
-        cmd += ["-map", "1:a:0", "-af", "apad", "-c:a", "aac", "-b:a", enc.audio_bitrate, "-ac", "2", "-ar", "44100"]
+        # pad a short audio stream with silence and cut a long one, so both last exactly n_frames;
+        # NaN and infinite samples, which AAC refuses, become silence first where decoding found some
+        audio_filter = f"{ffmpeg.FINITE_AUDIO},apad" if enc.audio_nonfinite else "apad"
+        cmd += ["-map", "1:a:0", "-af", audio_filter, "-c:a", "aac", "-b:a", enc.audio_bitrate, "-ac", "2",
+                "-ar", "44100"]
     # file: so that a name such as "ab:c.mp4" is not taken for a protocol
-    cmd += ["-t", f"{seconds:.6f}", "-movflags", "+faststart", "-f", "mp4", "file:" + str(output)]
+    muxer = container(output)
+    # the index goes first (faststart), so that players start before the whole file is there
+    cmd += ["-t", f"{seconds:.6f}", *(["-movflags", "+faststart"] if muxer in ("mp4", "mov") else []),
+            "-f", muxer, "file:" + str(output)]
     return cmd
 
 
@@ -176,6 +224,7 @@ class Encoder:
         self._stderr = tempfile.TemporaryFile()
         self.proc: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
+        self._emergency = contextlib.ExitStack()
 
     def __enter__(self) -> Encoder:
         try:
@@ -186,10 +235,13 @@ class Encoder:
             raise FFmpegUnavailableError(f"ffmpeg does not start ({self.cmd[0]}: {e.strerror or e}); "
                                          f"{FFMPEG_HINT}") from None
         try:
+            # should the process be ended while the GL thread is stuck, ffmpeg must not outlive it
+            self._emergency.enter_context(emergency.cleanup(self.proc.kill))
             self._thread = threading.Thread(target=self._write_loop, name="audioviz-encoder", daemon=True)
             self._thread.start()
         except BaseException:  # Ctrl-C right here: __exit__ will not run, so stop ffmpeg now
             self.abort()
+            self._emergency.close()
             self._stderr.close()
             raise
         return self
@@ -197,6 +249,7 @@ class Encoder:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self.abort()
+        self._emergency.close()
         self._stderr.close()
 
     def _write_loop(self) -> None:
@@ -280,32 +333,3 @@ class Encoder:
         if self.proc and self.proc.stdin and (self._thread is None or not self._thread.is_alive()):
             with contextlib.suppress(OSError):
                 self.proc.stdin.close()
-
-
-def check_output(target: str | os.PathLike) -> Path:
-    """Refuse, before any work, a video path that cannot be written: a folder, a path through
-    a file, a folder without write permission (OutputError, one line). Makes nothing."""
-    target = Path(target)
-    if target.is_dir():
-        raise OutputError(f"{target}: is a folder; give the video's file name")
-    folder = target.absolute().parent
-    while not os.path.lexists(folder) and folder != folder.parent:  # the folders still to be made
-        folder = folder.parent
-    if not folder.is_dir():
-        raise OutputError(f"{target}: cannot write there ({folder} is a file, not a folder)")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"{target}: cannot write there (permission denied)")
-    return target
-
-
-def temporary_path(target: Path) -> Path:
-    """A hidden name beside the target (its folder made if missing), so the final rename stays
-    on one filesystem. ffmpeg creates the file, so it gets the user's usual permissions."""
-    check_output(target)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        if e.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFullError(f"{target}: no space left on its disk ({e.strerror})") from None
-        raise OutputError(f"{target}: cannot write there ({e.strerror})") from None
-    return target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp.mp4")

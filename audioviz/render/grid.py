@@ -20,9 +20,10 @@ import numpy as np
 
 from ..config import EncoderConfig, VideoConfig
 from ..errors import ConfigError
+from ..files import atomic_write
 from ..scenes.base import Scene
 from .context import create_context
-from .encoder import Encoder, temporary_path
+from .encoder import Encoder
 from .sheet import draw_text, text_size
 
 GAP = 4  # pixels between tiles (even, so the frame stays even)
@@ -237,12 +238,12 @@ def render_grid_video(
     t0 = time.perf_counter()
     own_ctx = ctx is None
     ctx = create_context() if own_ctx else ctx
-    tmp = temporary_path(output)
     grid = None
     try:
         grid = GridRenderer(ctx, tiles, layout, seed, caption)
         t_setup = time.perf_counter() - t0
-        with Encoder(tmp, video, encoder, n_frames, None if audio is None else Path(audio), target=output) as enc:
+        with atomic_write(output, "video") as tmp, Encoder(tmp, video, encoder, n_frames,
+                                                           None if audio is None else Path(audio), target=output) as enc:
             with tqdm(total=n_frames, desc="render", unit="frame", disable=not progress, leave=False) as bar:
                 for f in range(n_frames):
                     buf = enc.acquire()
@@ -250,9 +251,7 @@ def render_grid_video(
                     enc.submit(buf)
                     bar.update(1)
             enc.finish()
-        os.replace(tmp, output)
     finally:
-        tmp.unlink(missing_ok=True)
         if grid is not None:
             grid.release()
         if own_ctx:

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import ffmpeg
 from ..errors import OutputError
+from ..files import atomic_write
 
 # 5x7 glyphs, one string of 35 cells per character ('#' = ink); letters print as capitals
 _GLYPHS = {
@@ -92,22 +93,21 @@ def grid(cells: list[np.ndarray], columns: int, gap: int = 4, title: str = "", b
 
 
 def write_png(path: str | os.PathLike, rgb: np.ndarray) -> Path:
+    """`rgb` as a PNG at `path`, which appears only when complete."""
     path = Path(path)
     h, w = rgb.shape[:2]
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputError(f"{path}: cannot write there ({e.strerror})") from None
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    proc = subprocess.run(
-        [ffmpeg.executable(), "-y", "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-         "-s", f"{w}x{h}", "-i", "pipe:0", "-frames:v", "1", "file:" + str(tmp)],
-        input=np.ascontiguousarray(rgb).tobytes(), capture_output=True, check=False,
-    )
-    if proc.returncode != 0 or not tmp.exists():
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write the PNG ({ffmpeg.last_lines(proc.stderr.decode(errors='replace'))})")
-    os.replace(tmp, path)
+    with atomic_write(path, "image") as tmp:
+        try:
+            proc = subprocess.run(
+                [ffmpeg.executable(), "-y", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "rawvideo",
+                 "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-i", "pipe:0", "-frames:v", "1", "-f", "image2",
+                 "-c:v", "png", "file:" + str(tmp)],
+                input=np.ascontiguousarray(rgb).tobytes(), capture_output=True, check=False, timeout=120,
+            )
+        except subprocess.TimeoutExpired:
+            raise OutputError(f"{path}: ffmpeg did not finish writing the PNG in 120 s") from None
+        if proc.returncode != 0 or not tmp.exists():
+            raise OutputError(f"{path}: cannot write the PNG ({ffmpeg.last_lines(proc.stderr)})")
     return path
 
 

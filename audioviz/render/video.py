@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from ..config import EncoderConfig, VideoConfig
-from ..errors import OutputError
+from ..files import atomic_write
 from ..scenes.base import Scene
 from .context import create_context, is_software
-from .encoder import Encoder, temporary_path
+from .encoder import Encoder
 from .yuv import YuvConverter, release_framebuffer, supports
 
 
@@ -62,7 +62,6 @@ def render_video(
     t0 = time.perf_counter()
     own_ctx = ctx is None
     ctx = create_context() if own_ctx else ctx
-    tmp = temporary_path(output)
     yuv = fbo = None
     try:
         if convert == "auto":
@@ -78,7 +77,8 @@ def render_video(
         t_setup = time.perf_counter() - t0
         t_draw = t_read = t_wait = 0.0
         audio = None if audio is None else Path(audio)
-        with Encoder(tmp, video, encoder, n_frames, audio, frame_format=frame_format, target=output) as enc:
+        with atomic_write(output, "video") as tmp, Encoder(tmp, video, encoder, n_frames, audio,
+                                                           frame_format=frame_format, target=output) as enc:
             with tqdm(total=n_frames, desc="render", unit="frame", disable=not progress, leave=False) as bar:
                 for f in range(n_frames):
                     a = time.perf_counter()
@@ -97,12 +97,7 @@ def render_video(
             e = time.perf_counter()
             enc.finish()
             t_finish = time.perf_counter() - e
-        try:
-            os.replace(tmp, output)
-        except OSError as e:
-            raise OutputError(f"{output}: cannot put the finished video there ({e.strerror})") from None
     finally:
-        tmp.unlink(missing_ok=True)
         if own_ctx:
             ctx.release()
         elif yuv is not None:

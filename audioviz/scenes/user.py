@@ -19,8 +19,10 @@ shader file and its own line numbers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SceneError
+from ..files import regular_file
 from .base import N_PARAMS, Param, Scene, _compile_error
 
 USER_SUFFIXES = (".py", ".frag", ".glsl", ".fs")
@@ -51,12 +54,76 @@ def is_user_scene(name: str) -> bool:
 
 
 def load_user_scene_class(path: str) -> type[Scene]:
-    p = Path(path)
-    if not p.is_file():
-        raise SceneError(f"{path}: no such scene file")
+    p = regular_file(path, "scene file", SceneError)
     if p.suffix.lower() == ".py":
-        return _python_scene(p)
-    return fragment_scene_class(p.read_text(errors="replace"), p.name)
+        return _guarded(_python_scene(p), p)
+    return _guarded(fragment_scene_class(p.read_text(errors="replace"), p.name), p)
+
+
+class _SceneExit(BaseException):
+    """os._exit called by a user's scene (a BaseException, so that the scene's own
+    `except Exception` cannot swallow it)."""
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+def _trap_exit(code=0):
+    raise _SceneExit(code)
+
+
+def _where(e: BaseException, path: Path) -> str:
+    """file.py:LINE of the deepest frame of the user's file in `e`'s traceback."""
+    line, tb = None, e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == str(path):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f"{path.name}:{line}" if line else path.name
+
+
+@contextlib.contextmanager
+def user_code(path: Path, stage: str):
+    """Run a user's scene code: what it raises, and any attempt to end the process (sys.exit,
+    os._exit), becomes one SceneError naming the file and line, and `stage` ("in draw"; ""
+    while the module loads). Ctrl-C still interrupts."""
+    real_exit = os._exit
+    os._exit = _trap_exit
+    try:
+        yield
+    except SceneError:
+        raise
+    except SyntaxError as e:  # the compiler's own line and words
+        raise SceneError(f"{path.name}:{e.lineno}: {e.msg}") from None
+    except (SystemExit, _SceneExit) as e:
+        how = "sys.exit" if isinstance(e, SystemExit) else "os._exit"
+        raise SceneError(f"{_where(e, path)}: the scene called {how}({e.code!r}) {stage or 'while loading'}; "
+                         "a scene cannot end audioviz") from None
+    except Exception as e:  # the user's code may raise anything
+        raise SceneError(f"{_where(e, path)}: {type(e).__name__}{' ' + stage if stage else ''}: {e}") from None
+    finally:
+        os._exit = real_exit
+
+
+def _guarded(cls: type[Scene], path: Path) -> type[Scene]:
+    """`cls` with its setup and draw run as user code, and each frame waited for under the
+    draw watchdog (render/watchdog.py), so that a runaway loop cannot hang audioviz."""
+    from ..render.watchdog import draw_timeout, wait_for_frame
+
+    class Guarded(cls):
+        def setup(self, ctx, size, seed):
+            self._audioviz_ctx, self._audioviz_timeout = ctx, draw_timeout()
+            with user_code(path, "in setup"):
+                super().setup(ctx, size, seed)
+
+        def draw(self, t, dt, values):
+            with user_code(path, "in draw"):
+                super().draw(t, dt, values)
+            wait_for_frame(self._audioviz_ctx, path.name, self._audioviz_timeout)
+
+    Guarded.__name__ = Guarded.__qualname__ = cls.__name__
+    return Guarded
 
 
 def _python_scene(path: Path) -> type[Scene]:
@@ -65,19 +132,8 @@ def _python_scene(path: Path) -> type[Scene]:
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses and pickling look modules up by name
-    try:
+    with user_code(path, ""):
         spec.loader.exec_module(module)
-    except SyntaxError as e:
-        raise SceneError(f"{path.name}:{e.lineno}: {e.msg}") from None
-    except Exception as e:  # the user's code may raise anything at import; say where
-        tb = e.__traceback__
-        line = None
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == str(path):
-                line = tb.tb_lineno
-            tb = tb.tb_next
-        where = f"{path.name}:{line}" if line else path.name
-        raise SceneError(f"{where}: {type(e).__name__}: {e}") from None
     found = [v for v in vars(module).values()
              if isinstance(v, type) and issubclass(v, Scene) and v is not Scene and v.__module__ == module_name]
     if len(found) != 1:
