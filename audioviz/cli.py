@@ -285,10 +285,10 @@ def extract(
     from .files import output_file
     from .pipeline import check_inputs, default_output, extract_features, extract_params
 
-    check_inputs(audio, model, layer, fit if mapped else "model")
+    inputs = check_inputs(audio, model, layer, fit if mapped else "model", scene if mapped else None)
     requested = output if output is not None else default_output(audio, "-params.csv" if mapped else "-features.csv")
     check_format(requested)
-    target = output_file(requested, overwrite=overwrite, inputs=(audio,), what="features file")
+    target = output_file(requested, overwrite=overwrite, inputs=inputs, what="features file")
     if mapped:
         config = _mapping_config(mapping, scaler, scaling, order, fit)
         feats, params, names = extract_params(audio, model, scene, config, seed, device.value, progress=_progress(quiet),

@@ -115,15 +115,17 @@ def compare_file(
     from .render.encoder import container, resolve_encoder
     from .render.grid import Tile, render_grid_video
     from .scenes.registry import scene_class
+    from .scenes.user import is_user_scene
 
     t0 = time.perf_counter()
     models, scenes, mappings = parse_list(models, "models"), parse_list(scenes, "scenes"), parse_list(mappings, "mappings")
+    inputs: list[Path] = [Path(s) for s in scenes if is_user_scene(s)]
     for spec in models:
         name, layer = split_model(spec)
-        check_inputs(audio, name, layer or config.layer, config.mapping.fit)
+        inputs += check_inputs(audio, name, layer or config.layer, config.mapping.fit)
     grid = plan_layout(models, mappings, scenes, layout, tile, size)
     requested = Path(output) if output is not None else default_output(audio, "-compare.mp4")
-    output = output_file(requested, overwrite=overwrite, inputs=(audio,))
+    output = output_file(requested, overwrite=overwrite, inputs=inputs)
     container(requested)
     scene_classes = [scene_class(s) for s in scenes]
     # an encoder that cannot work here is one message before any work

@@ -61,17 +61,25 @@ def _features(extractor, track, progress: bool = False):
         raise AudioTooShortError(f"{track.path}: {e}") from None
 
 
-def check_inputs(audio: str | os.PathLike, model: str, layer: str | None = None, fit: str = "model") -> None:
+def check_inputs(
+    audio: str | os.PathLike, model: str, layer: str | None = None, fit: str = "model", scene: str | None = None,
+) -> tuple[Path, ...]:
     """What can be checked in milliseconds, before seconds go into loading torch and a model:
     the audio file, the model's name or file (and a bundled model's layer), a fitted mapping
-    file named by `fit`."""
+    file named by `fit`. Returns the files a run reads (none of them may be its output): the
+    audio, and the checkpoint, fitted mapping and scene files the user gave."""
     from .extract.registry import check_model
     from .mapping.fitted import FittedMapping
+    from .scenes.user import is_user_scene
 
-    check_readable(audio)
-    check_model(model, layer)
+    files = [check_readable(audio)]
+    if (checkpoint := check_model(model, layer)) is not None:
+        files.append(checkpoint)
     if fit not in ("model", "track"):
-        FittedMapping.locate(fit)
+        files.append(FittedMapping.locate(fit))
+    if scene is not None and is_user_scene(scene):
+        files.append(Path(scene))
+    return tuple(files)
 
 
 def extract_features(
@@ -167,7 +175,7 @@ def extract_params(
     from .scenes.registry import scene_class
 
     check_clip(start, duration)
-    check_inputs(audio, model, layer, mapping.fit)
+    check_inputs(audio, model, layer, mapping.fit, scene)
     scene_cls = scene_class(scene)
     extractor = load_model(model, device, layer)
     check_method(mapping, extractor)
@@ -275,10 +283,10 @@ def render_file(
     from .scenes.registry import load_scene
 
     t0 = time.perf_counter()
-    check_inputs(audio, config.model, config.layer, config.mapping.fit)
+    inputs = check_inputs(audio, config.model, config.layer, config.mapping.fit, config.scene)
     requested = Path(output) if output is not None else default_output(audio)
     # a video path that cannot (or must not) be written is refused before any work
-    output = output_file(requested, overwrite=overwrite, inputs=(audio,))
+    output = output_file(requested, overwrite=overwrite, inputs=inputs)
     container(requested)
     scene = load_scene(config.scene)
     encoder = replace(resolve_encoder(config.encoder), audio_start=config.start)
@@ -397,11 +405,13 @@ def preview_file(
     from .scenes.registry import load_scene
 
     t0 = time.perf_counter()
-    check_inputs(audio, config.model, config.layer, config.mapping.fit)
+    inputs = check_inputs(audio, config.model, config.layer, config.mapping.fit, config.scene)
     if not (1 <= columns <= 16 and 1 <= rows <= 16):
         raise ConfigError(f"a sheet of {columns}x{rows} frames is out of range; use 1 to 16 of each")
     requested = Path(output) if output is not None else default_output(audio, "-preview.png")
-    output = output_file(requested, overwrite=overwrite, inputs=(audio,), what="image")
+    output = output_file(requested, overwrite=overwrite, inputs=inputs, what="image")
+    if output.suffix.lower() != ".png":  # never a PNG under another name
+        raise ConfigError(f"{requested}: a contact sheet is a PNG image; give the name .png")
     scene = load_scene(config.scene)
     ctx = create_context()
     try:

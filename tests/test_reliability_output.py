@@ -307,3 +307,11 @@ def test_an_unknown_model_is_refused_before_torch_loads(tmp_path, clip):
     assert said == ["error: unknown model 'nope'; choose one of ae, ae_shared, ae_skip, alexnet, vgg11, vgg13, vgg16 "
                     "or give a path to a .pt checkpoint"]
     assert "audioviz.cli" in imported and not any(m == "torch" or m.startswith("torch.") for m in imported)
+
+
+def test_a_contact_sheet_is_a_png_by_name_too(tmp_path, clip, tiny_model):
+    out = tmp_path / "sheet.jpg"
+    r = cli("preview", clip, "-o", out, *command_args("preview", tiny_model))
+    assert r.exit_code == 1
+    assert one_error_line(r.stderr) == f"error: {out}: a contact sheet is a PNG image; give the name .png"
+    assert list(tmp_path.iterdir()) == []

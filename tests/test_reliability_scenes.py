@@ -115,6 +115,30 @@ def test_a_python_scene_that_raises_or_exits_is_one_error_line(tmp_path, clip, t
         assert leftovers(tmp_path) == [], (command, leftovers(tmp_path))
 
 
+def test_a_scene_that_exits_as_it_is_made_is_one_error_line(tmp_path, clip, tiny_model):
+    scene = tmp_path / "init.py"
+    scene.write_text(SCENE.format(setup=" " * 8 + "pass", draw=" " * 12 + "pass")
+                     + "\n    def __init__(self):\n        raise SystemExit(5)\n")
+    r = cli("render", clip, "--scene", scene, "--model", tiny_model, "-o", tmp_path / "out.mp4", *TINY)
+    assert r.returncode == 1, r.stderr
+    assert one_error_line(r.stderr) == ("error: init.py:19: the scene called sys.exit(5) in __init__; "
+                                        "a scene cannot end audioviz")
+
+
+def test_a_scene_is_never_its_own_output(tmp_path, clip, tiny_model):
+    scene = scene_file(tmp_path)
+    before = scene.read_bytes()
+    r = cli("extract", clip, "--scene", scene, "--mapped", "--model", tiny_model, "-o", scene.with_suffix(".csv"),
+            "--quiet")
+    assert r.returncode == 0, r.stderr
+    link = tmp_path / "sheet.png"
+    link.symlink_to(scene)
+    r = cli("preview", clip, "--scene", scene, "--model", tiny_model, "-o", link, "--size", "64x36", "--quiet", "-y")
+    assert r.returncode == 1
+    assert one_error_line(r.stderr) == f"error: {link}: is the input {scene}; writing there would destroy it, give another name"
+    assert scene.read_bytes() == before
+
+
 def test_sys_exit_while_the_scene_loads_is_one_error_line(tmp_path, clip, tiny_model):
     scene = tmp_path / "exits.py"
     scene.write_text("import sys\nsys.exit(4)\n")

@@ -98,16 +98,18 @@ def _resolve(name_or_path: str | os.PathLike) -> tuple[str, Path, bool]:
     return key, regular_file(p, "model file", ModelError), False
 
 
-def check_model(name_or_path: str | os.PathLike, layer: str | None = None) -> None:
+def check_model(name_or_path: str | os.PathLike, layer: str | None = None) -> Path | None:
     """What can be known of a model without loading torch (milliseconds, not seconds): the name
     is a bundled model, or the path a readable regular file (a run folder: its best.pt); for a
     bundled model, `layer` one of its feature layers. ModelError in one line otherwise. A
-    checkpoint's contents are checked by `load_model`."""
-    name, _, bundled = _resolve(name_or_path)
+    checkpoint's contents are checked by `load_model`. Returns the user's checkpoint file
+    (None for a bundled model)."""
+    name, path, bundled = _resolve(name_or_path)
     spec = MODELS.get(name) if bundled else None
     if spec is not None and layer is not None and layer not in [lay.name for lay in spec.layers]:
         have = ", ".join(f"{lay.name} ({lay.size} features)" for lay in spec.layers)
         raise ModelError(f"model {name!r} has no feature layer {layer!r}; its layers are {have}")
+    return None if bundled else path
 
 
 def load_model(name_or_path: str | os.PathLike, device: str = "auto", layer: str | None = None) -> FeatureExtractor:

@@ -112,6 +112,10 @@ def _guarded(cls: type[Scene], path: Path) -> type[Scene]:
     from ..render.watchdog import draw_timeout, wait_for_frame
 
     class Guarded(cls):
+        def __init__(self):
+            with user_code(path, "in __init__"):
+                super().__init__()
+
         def setup(self, ctx, size, seed):
             self._audioviz_ctx, self._audioviz_timeout = ctx, draw_timeout()
             with user_code(path, "in setup"):
