@@ -716,18 +716,30 @@ def compare(
                    f"({result.size}), {result.frames} frames, in {result.wall_seconds:.1f} s", err=True)
 
 
+def _usage_line(e: typer.TyperException) -> str:
+    """typer's usage error (several lines: usage, a hint, the error) as one line."""
+    message = " ".join(e.format_message().split()).rstrip(".")
+    ctx = getattr(e, "ctx", None)
+    return f"{message}; see `{ctx.command_path} --help`" if ctx is not None else message
+
+
 def main() -> None:
     from .console import setup
 
     setup()  # output that nobody reads any more never stops the work; warnings in one line
     try:
-        app()
-    except SystemExit as e:
-        if e.code == INTERRUPTED:
-            # Stopped cleanly: ffmpeg is reaped, temporary files are gone, a batch's report is
-            # written. The interpreter's own teardown (seconds once torch is loaded) has nothing
-            # left to do, and a user who pressed Ctrl-C wants the prompt back now.
-            from .quick_exit import quick_exit
+        code = app(standalone_mode=False)  # typer's own errors are said below, in one line
+    except typer.TyperException as e:  # a usage error: an unknown option, a missing argument, ...
+        typer.echo(f"error: {_usage_line(e)}", err=True)
+        code = getattr(e, "exit_code", 2)
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        code = 1
+    if code == INTERRUPTED:
+        # Stopped cleanly: ffmpeg is reaped, temporary files are gone, a batch's report is
+        # written. The interpreter's own teardown (seconds once torch is loaded) has nothing
+        # left to do, and a user who pressed Ctrl-C wants the prompt back now.
+        from .quick_exit import quick_exit
 
-            quick_exit(INTERRUPTED)
-        raise
+        quick_exit(INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else 0)

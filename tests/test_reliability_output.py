@@ -315,3 +315,15 @@ def test_a_contact_sheet_is_a_png_by_name_too(tmp_path, clip, tiny_model):
     assert r.exit_code == 1
     assert one_error_line(r.stderr) == f"error: {out}: a contact sheet is a PNG image; give the name .png"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args,line", [
+    (["render", "--foo"], "error: No such option: --foo (Possible options: --crf, --fit, --fps); see `audioviz render --help`"),
+    (["render"], "error: Missing argument 'AUDIO'; see `audioviz render --help`"),
+    (["rendr"], "error: No such command 'rendr'. Did you mean 'render'?; see `audioviz --help`"),
+])
+def test_a_usage_error_is_one_line_too(args, line):
+    console_script = Path(sys.executable).with_name("audioviz")
+    r = subprocess.run([str(console_script), *args], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == ""
+    assert one_error_line(r.stderr) == line
