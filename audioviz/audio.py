@@ -19,7 +19,6 @@ import mmap
 import os
 import re
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import numpy as np
 from . import ffmpeg
 from .config import check_clip
 from .errors import DecoderError, FFmpegUnavailableError, InputError, SilentAudioError
+from .files import regular_file
 
 SAMPLE_RATE = 44_100
 # peak below -80 dBFS: nothing a listener (or a feature extractor) would call sound
@@ -85,29 +85,8 @@ def check_readable(path: str | os.PathLike) -> Path:
 
     Only a regular file will do: a device or a pipe (/dev/zero, a FIFO) would be read forever.
     """
-    p = Path(path)
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file" + (" (a broken link)" if p.is_symlink() else "")) from None
-    except PermissionError:
-        raise InputError(f"{p}: cannot be read (permission denied on a folder above it)") from None
-    except ValueError:  # a NUL in the name
-        raise InputError(f"{str(p)!r}: is not a valid file name") from None
-    except OSError as e:
-        raise InputError(f"{p}: cannot be opened ({e.strerror})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise InputError(f"{p}: is a folder, not an audio file")
-    if not stat.S_ISREG(st.st_mode):
-        raise InputError(f"{p}: is not a regular file (a device, pipe or socket); give an audio file")
-    try:
-        # O_NONBLOCK: should it have become a FIFO since the stat, opening it does not wait
-        os.close(os.open(p, os.O_RDONLY | os.O_NONBLOCK))
-    except PermissionError:
-        raise InputError(f"{p}: cannot be read (permission denied)") from None
-    except OSError as e:
-        raise InputError(f"{p}: cannot be read ({e.strerror})") from None
-    if st.st_size == 0:
+    p = regular_file(path, "audio file", InputError, missing="file")
+    if p.stat().st_size == 0:
         raise InputError(f"{p}: is empty (0 bytes)")
     return p
 

@@ -53,24 +53,31 @@ def _check_name(path: Path, error: type[AudiovizError]) -> None:
             raise error(f"{path}: the name {part[:40]}... is {n} bytes long, more than the {NAME_MAX} a file name may have")
 
 
-def regular_file(path: str | os.PathLike, what: str = "file", error: type[AudiovizError] = InputError) -> Path:
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def regular_file(
+    path: str | os.PathLike, what: str = "file", error: type[AudiovizError] = InputError, *, missing: str = "",
+) -> Path:
     """`path` as a Path when it names a regular file that can be read (through links), else
-    `error` saying in words why not: missing, a broken link, a folder, a device, pipe or socket
-    (which would be read forever), a name too long, or no permission."""
+    `error` saying in words why not: missing ("no such `missing`", default `what`), a broken
+    link, a folder, a device, pipe or socket (which would be read forever), a name too long,
+    or no permission."""
     p = Path(path)
     _check_name(p, error)
     try:
         st = p.stat()
     except FileNotFoundError:
-        raise error(f"{p}: no such {what}" + (" (a broken link)" if p.is_symlink() else "")) from None
+        raise error(f"{p}: no such {missing or what}" + (" (a broken link)" if p.is_symlink() else "")) from None
     except PermissionError:
         raise error(f"{p}: cannot be read (permission denied on a folder above it)") from None
     except OSError as e:
         raise error(f"{p}: cannot be opened ({e.strerror})") from None
     if stat.S_ISDIR(st.st_mode):
-        raise error(f"{p}: is a folder, not a {what}")
+        raise error(f"{p}: is a folder, not {_a(what)}")
     if not stat.S_ISREG(st.st_mode):
-        raise error(f"{p}: is not a regular file (a device, pipe or socket); give a {what}")
+        raise error(f"{p}: is not a regular file (a device, pipe or socket); give {_a(what)}")
     try:
         # O_NONBLOCK: should it have become a FIFO since the stat, opening it does not wait
         os.close(os.open(p, os.O_RDONLY | os.O_NONBLOCK))

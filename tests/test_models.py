@@ -58,3 +58,22 @@ def test_build_from_plain_data():
         build("transformer", {})
     with pytest.raises(ValueError, match="divisible"):
         AEConfig(num_pools=7)
+
+
+def test_loading_a_model_beside_a_gl_context_loads_no_compiler():
+    """Loading checks a checkpoint against its architecture built on the meta device. A random
+    initialiser there makes torch 2.14 import torch._dynamo and triton, whose LLVM crashed the
+    process beside Mesa's llvmpipe (a segmentation fault in CI): loading must not need them."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from audioviz.render.context import create_context\n"
+            "from audioviz.extract.registry import load_model\n"
+            "ctx = create_context()\n"
+            "for name in ('ae_shared', 'vgg16'):\n"
+            "    load_model(name, 'cpu')\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('torch._dynamo', 'triton'))))\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "[]"

@@ -169,7 +169,7 @@ class ClassifierConfig:
 
 
 class GenreClassifier(nn.Module):
-    def __init__(self, config: ClassifierConfig):
+    def __init__(self, config: ClassifierConfig, init_weights: bool = True):
         super().__init__()
         self.config = c = config
         chans = [1] + [s.out_channels for s in c.convs]
@@ -180,7 +180,8 @@ class GenreClassifier(nn.Module):
         self.norm = nn.ModuleList(nn.BatchNorm2d(s.out_channels) for s in c.convs) if c.batch_norm else None
         sizes = c.fc_sizes
         self.fc = nn.ModuleList(nn.Linear(sizes[i], sizes[i + 1]) for i in range(3))
-        self._init_weights()
+        if init_weights:
+            self._init_weights()
 
     def _init_weights(self) -> None:
         for m in self.modules():
@@ -319,5 +320,5 @@ def load_imagenet(net: GenreClassifier, path: str | os.PathLike) -> list[str]:
     return sorted(new)
 
 
-def build(config: dict) -> GenreClassifier:
-    return GenreClassifier(ClassifierConfig(**config))
+def build(config: dict, init_weights: bool = True) -> GenreClassifier:
+    return GenreClassifier(ClassifierConfig(**config), init_weights)

@@ -95,7 +95,7 @@ COMPACT = AEConfig(num_init_filters=8, num_pools=4, num_fc=2, fc_scale_down=8, c
 
 
 class ConvAutoencoder(nn.Module):
-    def __init__(self, config: AEConfig):
+    def __init__(self, config: AEConfig, init_weights: bool = True):
         super().__init__()
         self.config = c = config
         k, p = c.kernel_size, c.padding
@@ -116,7 +116,8 @@ class ConvAutoencoder(nn.Module):
             self.dec_fc = nn.ModuleList(nn.Linear(sizes[i + 1], sizes[i]) for i in range(len(sizes) - 1))
             self.dec_conv2 = nn.ModuleList(nn.ConvTranspose2d(chans[b + 1], chans[b + 1], k, padding=p) for b in range(c.num_pools))
             self.dec_conv1 = nn.ModuleList(nn.ConvTranspose2d(chans[b + 1], chans[b], k, padding=p) for b in range(c.num_pools))
-        self._init_weights()
+        if init_weights:
+            self._init_weights()
 
     def _init_weights(self) -> None:
         # He initialisation keeps the signal's scale through eight ReLU convs; PyTorch's default
@@ -205,18 +206,21 @@ class ConvAutoencoder(nn.Module):
         return y, code
 
 
-def build(arch: str, config: dict) -> nn.Module:
+def build(arch: str, config: dict, init_weights: bool = True) -> nn.Module:
     """A network from a checkpoint's description (plain data, so checkpoints need no pickled classes).
 
     Every network has `layers` (feature layer name -> size), `default_layer` and
-    `encode(x, layer=None)`; a classifier's `forward` gives class logits.
+    `encode(x, layer=None)`; a classifier's `forward` gives class logits. Without
+    `init_weights` the weights are left as torch made them, for a checkpoint's to replace (and
+    so that a network built on the meta device never calls a random initialiser there: in
+    torch 2.14 that loads torch._dynamo and triton, whose LLVM crashes beside Mesa's).
     """
     if not isinstance(config, dict):
         raise ValueError(f"the network's config is a {type(config).__name__}, not a dict")
     if arch == "autoencoder":
-        return ConvAutoencoder(AEConfig(**config))
+        return ConvAutoencoder(AEConfig(**config), init_weights)
     if arch == "classifier":
         from .classifiers import build as build_classifier
 
-        return build_classifier(config)
+        return build_classifier(config, init_weights)
     raise ValueError(f"unknown architecture {str(arch)[:40]!r}")

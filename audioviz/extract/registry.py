@@ -181,7 +181,7 @@ def _network(ckpt: dict):
             raise ValueError(f"its {key} is missing or not a {kind.__name__}")
     frontend = FrontendConfig.from_dict(ckpt["frontend"])
     with torch.device("meta"):  # the architecture's shapes, without allocating its weights
-        shapes = build(ckpt["arch"], ckpt["config"])
+        shapes = build(ckpt["arch"], ckpt["config"], init_weights=False)
     _check_weights(ckpt["state_dict"], shapes.state_dict())
     c = shapes.config
     if (c.input_height, c.input_width) != (frontend.n_mfcc, frontend.frames_per_segment):
