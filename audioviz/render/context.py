@@ -145,6 +145,16 @@ def _shader_cache() -> None:
         os.environ["MESA_SHADER_CACHE_DISABLE"] = "true"
 
 
+def _one_llvm(ctx) -> None:
+    """Mesa's drivers carry an LLVM of their own, and triton (which CUDA builds of torch import
+    as soon as torch's compiler stack loads: an optimizer does in torch 2.14) brings another;
+    importing it after Mesa's segfaults the process. Where Mesa renders and triton is not loaded
+    yet, it is made unimportable: torch goes on without it (audioviz compiles no kernels)
+    instead of crashing."""
+    if "Mesa" in ctx.info.get("GL_VERSION", "") and "triton" not in sys.modules:
+        sys.modules["triton"] = None
+
+
 def create_context():
     """A standalone OpenGL 3.3 core context through EGL: the default device, else software
     rendering with a warning, else GLUnavailableError in one line."""
@@ -160,15 +170,19 @@ def create_context():
     first, device = _default_failed, _first_device()
     if first is None:
         try:
-            return _egl(moderngl, device)
+            ctx = _egl(moderngl, device)
         except Exception as e:
             first = _detail(e)
+        else:
+            _one_llvm(ctx)
+            return ctx
     try:
         ctx = _software(moderngl)
     except Exception as e:
         second = _detail(e)
         why = first if second == first else f"{first}; in software: {second}"
         raise GLUnavailableError(f"headless OpenGL 3.3 through EGL is unavailable ({why}); {INSTALL_HINT}") from None
+    _one_llvm(ctx)
     if _default_failed is None:
         _default_failed = first
         where = "the default device" if device is None else f"EGL device {device}"
