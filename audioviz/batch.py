@@ -582,20 +582,6 @@ def render_track(renderer: TrackRenderer, track: Track, progress: bool = False) 
 # -- worker processes (--jobs N) ---------------------------------------------------------------
 
 
-def _interrupt(signum, frame):
-    """A worker's SIGINT and SIGTERM: stop once, then let nothing cut the cleanup short (Ctrl-C
-    reaches it from the terminal and, a moment later, SIGTERM from the batch stopping it)."""
-    # a handler that does nothing, not SIG_IGN: a signal that arrived meanwhile would still
-    # reach Python, find SIG_IGN and print "Signal 15 ignored due to race condition"
-    signal.signal(signal.SIGINT, _ignore)
-    signal.signal(signal.SIGTERM, _ignore)
-    raise KeyboardInterrupt
-
-
-def _ignore(signum, frame):
-    pass
-
-
 def _die_with_parent() -> None:
     """Linux: have the kernel send SIGTERM to this worker when the batch process dies, even by
     SIGKILL, so that no orphan goes on rendering."""
@@ -643,13 +629,14 @@ def _worker_main(config: RenderConfig, threads: int, conn) -> None:
     from .console import setup
     from .quick_exit import quick_exit
     from .render.watchdog import on_stuck
+    from .signals import interrupt_once
 
     setup()  # a closed stderr (the batch piped into `head`) never stops a render
     current: list[Track] = []
     on_stuck(functools.partial(_stuck_frame, conn, current))
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt_once)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a batch started with nohup or & keeps it ignored
-        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGINT, interrupt_once)
     _die_with_parent()
     try:
         renderer = TrackRenderer(config, threads)

@@ -51,24 +51,6 @@ INTERRUPTED = 130  # Ctrl-C (SIGINT) and SIGTERM alike: stopped cleanly, nothing
 STOPPED = 3  # batch: stopped early on a fault of the machine (no GL, no ffmpeg, disk full, ...)
 
 
-def _catch_sigterm():
-    """Have SIGTERM (`kill`, a supervisor stopping us) raise KeyboardInterrupt as Ctrl-C does, so
-    that it stops ffmpeg and removes temporary files on the way out; returns what to restore."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():  # only the main thread may
-        return None
-    return signal.signal(signal.SIGTERM, _raise_interrupt)
-
-
-def _restore_sigterm(previous) -> None:
-    import signal
-
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
-
-
 ENV_DEBUG = "AUDIOVIZ_DEBUG"
 
 
@@ -97,9 +79,11 @@ def handles_errors(fn):
     def wrapper(*args, **kwargs):
         import os
 
-        previous = _catch_sigterm()
+        from .signals import interrupts
+
         try:
-            return fn(*args, **kwargs)
+            with interrupts():
+                return fn(*args, **kwargs)
         except AudiovizError as e:
             _fail(str(e))
         except KeyboardInterrupt:
@@ -111,8 +95,6 @@ def handles_errors(fn):
             if os.environ.get(ENV_DEBUG):
                 raise
             _fail(_unexpected(e))
-        finally:
-            _restore_sigterm(previous)
 
     return wrapper
 
@@ -546,10 +528,6 @@ def _usage_errors():
     return ConfigError, InputError, ModelError, SceneError
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 @app.command()
 @handles_errors
 def batch(
@@ -594,7 +572,6 @@ def batch(
     machine that every track would meet (no OpenGL, no ffmpeg that encodes H.264, output
     folder unusable, disk full), 130 when interrupted (Ctrl-C or SIGTERM).
     """
-    import signal
 
     from .batch import DONE, FAILED, FATAL_ERRORS, Batch
     from .errors import BatchStoppedError
@@ -625,7 +602,6 @@ def batch(
         elif r.status == DONE and not quiet and not progress:
             tqdm.write(f"rendered {r.output} in {r.seconds:.1f} s", file=sys.stderr)
 
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill` stops as cleanly as Ctrl-C
     try:
         result = job.run(progress=progress, on_track=on_track)
     except KeyboardInterrupt:
@@ -643,8 +619,6 @@ def batch(
         if json_out and job.result is not None:
             typer.echo(json.dumps(job.result.as_dict()))
         _fail(str(e), STOPPED)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     s = result.summary()
     if json_out:
         typer.echo(json.dumps(result.as_dict()))
