@@ -1,7 +1,11 @@
 """audioviz: music videos driven by what neural networks hear.
 
     import audioviz
-    audioviz.render_file("song.mp3", "song.mp4", audioviz.RenderConfig(model="ae_shared"))
+    audioviz.render_file("song.mp3", "song.mp4", config=audioviz.RenderConfig(model="ae_shared"))
+
+    with audioviz.Renderer(audioviz.RenderConfig(scene="real")) as session:  # load once, render many
+        for song in ("a.mp3", "b.mp3"):
+            session.render(song)
 
 Heavy modules (torch, OpenGL) load on first use, so importing audioviz is cheap.
 """
@@ -26,11 +30,17 @@ _EXPORTS = {
     "load_model": "audioviz.extract.registry",
     "available_scenes": "audioviz.scenes.registry",
     "load_scene": "audioviz.scenes.registry",
+    "Renderer": "audioviz.session",
+    "RenderResult": "audioviz.session",
+    "PreviewResult": "audioviz.session",
+    "Listener": "audioviz.listen",
+    "Params": "audioviz.listen",
+    "map_features": "audioviz.listen",
     "extract_features": "audioviz.pipeline",
+    "extract_params": "audioviz.pipeline",
     "render_file": "audioviz.pipeline",
     "render_params": "audioviz.pipeline",
-    "extract_params": "audioviz.pipeline",
-    "map_features": "audioviz.pipeline",
+    "preview_file": "audioviz.pipeline",
     "fit_folder": "audioviz.pipeline",
     "analyze_folder": "audioviz.pipeline",
     "Batch": "audioviz.batch",

@@ -26,7 +26,6 @@ import contextlib
 import csv
 import fnmatch
 import functools
-import gc
 import hashlib
 import io
 import json
@@ -43,6 +42,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import RenderConfig
 from .errors import (
@@ -57,6 +57,9 @@ from .errors import (
     OutputError,
 )
 from .files import NAME_MAX, atomic_write, durable_bytes, fit_name, output_file, temporary_stem
+
+if TYPE_CHECKING:  # torch loads with the first render session, not with this module
+    from .session import Renderer
 
 DONE, SKIPPED, FAILED, INTERRUPTED = "done", "skipped", "failed", "interrupted"
 STATUSES = (DONE, SKIPPED, FAILED, INTERRUPTED)
@@ -470,73 +473,6 @@ class TrackResult:
         return d
 
 
-class TrackRenderer:
-    """Everything that is the same for every track of a batch, loaded once: the scene class, a
-    GL context, the model and (unless it is fitted per track) the fitted mapping."""
-
-    def __init__(self, config: RenderConfig, threads: int = 0):
-        from .extract.registry import load_model
-        from .pipeline import check_method
-        from .render.context import create_context
-        from .scenes.registry import scene_class
-
-        self.config = config
-        self.scene_cls = scene_class(config.scene)
-        if threads:  # several workers share the cores: each network runs on its share
-            import torch
-
-            torch.set_num_threads(threads)
-        self.ctx = create_context()
-        # each track sets up a fresh scene: its GL objects are released when it is collected
-        self.ctx.gc_mode = "auto"
-        try:
-            self.extractor = load_model(config.model, config.device, config.layer)
-            check_method(config.mapping, self.extractor)
-            self.state = None
-            self.use_mapping(config.mapping.fit)
-        except BaseException:
-            self.ctx.release()
-            raise
-
-    def use_mapping(self, fit: str) -> None:
-        """Map with `fit` (model, track or a fitted mapping file) from now on."""
-        from .pipeline import fitted_mapping
-
-        config = replace(self.config, mapping=replace(self.config.mapping, fit=fit))
-        self.state = None if fit == "track" else fitted_mapping(config.mapping, self.extractor, None, config.seed)
-        self.config = config
-
-    def render(self, source: Path, output: Path, progress: bool = False) -> float:
-        """Render `source` to `output`; returns the audio's duration in seconds."""
-        from .audio import decode
-        from .mapping.timeline import frame_count, frame_values
-        from .pipeline import fitted_mapping, map_features
-        from .render.video import render_video
-
-        c = self.config
-        scene = None
-        try:
-            track = decode(source, self.extractor.sample_rate, c.duration, start=c.start)
-            duration, nonfinite = track.duration, track.nonfinite
-            feats = self.extractor.features(track.samples)
-            del track  # the samples are not needed while the frames render
-            state = self.state if self.state is not None else fitted_mapping(c.mapping, self.extractor, feats.values, c.seed)
-            params = map_features(feats.values, state, self.scene_cls, c.mapping, c.seed)
-            n_frames = frame_count(duration, c.video.fps)
-            per_frame = frame_values(params, feats.centres, feats.starts, n_frames, c.video.fps,
-                                     c.timeline.interpolate, c.timeline.smoothing)
-            scene = self.scene_cls()
-            encoder = replace(c.encoder, audio_start=c.start, audio_nonfinite=nonfinite)
-            render_video(scene, per_frame, output, c.video, encoder, source, c.seed, progress, self.ctx)
-        finally:
-            del scene
-            gc.collect()  # scenes can hold reference cycles; their GL objects go with them
-        return duration
-
-    def close(self) -> None:
-        self.ctx.release()
-
-
 def _reason(e: BaseException, source: Path) -> str:
     """The error's message without the file name in front (the report has it in its own column)."""
     text = str(e) if isinstance(e, AudiovizError) else f"unexpected {type(e).__name__}: {e}"
@@ -565,18 +501,19 @@ def is_fatal(e: BaseException, track: Track) -> bool:
     return isinstance(e, OutputError) and not _folder_usable(_output_root(track))
 
 
-def render_track(renderer: TrackRenderer, track: Track, progress: bool = False) -> TrackResult:
-    """Render one track, turning any failure into a FAILED result (Ctrl-C still interrupts);
-    a failure that every later track would meet too is marked `fatal`."""
+def render_track(renderer: Renderer, track: Track, progress: bool = False) -> TrackResult:
+    """Render one track with the batch's render session, turning any failure into a FAILED
+    result (Ctrl-C still interrupts); a failure that every later track would meet too is marked
+    `fatal`. A device, FIFO or folder at the video's path is this track's failure (the session
+    checks the output), never replaced."""
     t0 = time.perf_counter()
     try:
-        # a device, FIFO or folder at the video's path is this track's failure, never replaced
-        output = output_file(track.output, overwrite=True, inputs=(track.source,))
-        duration = renderer.render(track.source, output, progress)
+        result = renderer.render(track.source, track.output, overwrite=True, progress=progress)
     except Exception as e:  # one bad file must never stop the batch
         return TrackResult(track.rel, track.out_rel, FAILED, _reason(e, track.source), round(time.perf_counter() - t0, 2),
                            fatal=is_fatal(e, track))
-    return TrackResult(track.rel, track.out_rel, DONE, "", round(time.perf_counter() - t0, 2), round(duration, 3))
+    return TrackResult(track.rel, track.out_rel, DONE, "", round(time.perf_counter() - t0, 2),
+                       round(result.audio_seconds, 3))
 
 
 # -- worker processes (--jobs N) ---------------------------------------------------------------
@@ -639,7 +576,9 @@ def _worker_main(config: RenderConfig, threads: int, conn) -> None:
         signal.signal(signal.SIGINT, interrupt_once)
     _die_with_parent()
     try:
-        renderer = TrackRenderer(config, threads)
+        from .session import Renderer
+
+        renderer = Renderer(config, threads=threads)
     except KeyboardInterrupt:
         quick_exit(0)  # nothing to clean up yet; the interpreter's teardown would only cost seconds
     except BaseException as e:
@@ -877,7 +816,9 @@ class Batch:
         # load once here: a wrong model, scene or mapping is reported before any work, and with
         # --jobs 1 this very renderer renders the tracks
         preflight = replace(config, mapping=replace(config.mapping, fit="track")) if fit_on_batch else config
-        self.renderer: TrackRenderer | None = TrackRenderer(preflight)
+        from .session import Renderer
+
+        self.renderer: Renderer | None = Renderer(preflight)
 
     def _own_files(self) -> dict[str, str]:
         """The files the batch itself writes inside OUT_DIR, by path relative to it: no video
@@ -1026,8 +967,8 @@ class Batch:
             if npz.exists() and not self.overwrite:
                 mapping = str(npz)
             elif len(self.tracks) == self.found:
-                mapping = fit_folder(self.in_dir, target, c.model, c.seed, c.device, self.cache, progress,
-                                     c.layer, overwrite=True).output
+                mapping = fit_folder(self.in_dir, target, model=c.model, layer=c.layer, seed=c.seed,
+                                     device=c.device, cache=self.cache, progress=progress, overwrite=True).output
             else:  # a sample of the folder: fit on exactly the files selected, through links to them
                 with tempfile.TemporaryDirectory(prefix="audioviz-batch-") as tmp:
                     root = Path(tmp) / self.in_dir.resolve().name
@@ -1035,8 +976,8 @@ class Batch:
                         link = root / t.rel
                         link.parent.mkdir(parents=True, exist_ok=True)
                         link.symlink_to(t.source.resolve())
-                    mapping = fit_folder(root, target, c.model, c.seed, c.device, self.cache, progress, c.layer,
-                                         overwrite=True).output
+                    mapping = fit_folder(root, target, model=c.model, layer=c.layer, seed=c.seed, device=c.device,
+                                         cache=self.cache, progress=progress, overwrite=True).output
         except CacheError as e:  # the machine's fault, met before any track: every track would meet it
             raise BatchStoppedError(f"{e}; nothing was rendered") from None
         self.config = replace(self.config, mapping=replace(self.config.mapping, fit=mapping))

@@ -9,7 +9,30 @@ from typing import Annotated, Optional
 
 import typer
 
+from .config import Device, RenderConfig
 from .errors import AudiovizError
+from .options import (
+    CLIP,
+    DEVICE,
+    ENCODING,
+    FPS,
+    MAPPING,
+    MAPPING_STATS,
+    MODEL,
+    MOTION,
+    SCENE,
+    SEED,
+    SIZE,
+    AudioArg,
+    DeviceOpt,
+    JsonOpt,
+    LayerOpt,
+    ModelOpt,
+    OverwriteOpt,
+    QuietOpt,
+    SeedOpt,
+    takes,
+)
 
 app = typer.Typer(
     help="Music videos driven by what neural networks hear.",
@@ -18,12 +41,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     add_completion=False,
 )
-
-
-class Device(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 def _print_version(value: bool) -> None:
@@ -103,133 +120,21 @@ def _progress(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
-# readable=False: audio.check_readable explains an unreadable file in one line (click's check prints a box)
-AudioArg = Annotated[Path, typer.Argument(help="Audio file (mp3, ogg, opus, flac, wav, m4a, ...).", show_default=False,
-                                          readable=False, metavar="AUDIO")]
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (see `audioviz models`) or a .pt checkpoint.")]
-DeviceOpt = Annotated[Device, typer.Option(help="Where the network runs; auto picks a CUDA GPU when there is one.")]
-OverwriteOpt = Annotated[bool, typer.Option(
-    "--overwrite", "-y", help="Replace the output if it exists (without this, an existing file is never replaced).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object with the results on stdout.")]
-SeedOpt = Annotated[int, typer.Option(help="Seed for everything random: the scene, --order random, K-Means.")]
-SceneOpt = Annotated[str, typer.Option("--scene", "-s", help="Scene name (see `audioviz scenes`).")]
-FpsOpt = Annotated[str, typer.Option(help="Frames per second, e.g. 30, 60 or 30000/1001.")]
-SizeOpt = Annotated[str, typer.Option(help="Video size WIDTHxHEIGHT (even numbers).")]
-SmoothingOpt = Annotated[float, typer.Option(help="Time constant of the moving average, in seconds (0: off).")]
-NoInterpolateOpt = Annotated[bool, typer.Option(
-    "--no-interpolate", help="Hold each segment's values instead of gliding between them.")]
-StartOpt = Annotated[float, typer.Option("--start", help="Use the song from this many seconds in (cut before decoding).")]
-DurationOpt = Annotated[Optional[float], typer.Option(
-    "--duration", help="Use only this many seconds of the song (default: to its end).", show_default=False)]
-LayerOpt = Annotated[Optional[str], typer.Option(
-    "--layer", help="Which layer of the model gives the features, by the paper's name, e.g. L15 for vgg16 "
-    "(`audioviz models` lists them; default: the model's own).", show_default=False)]
-
-
-class Mapping(str, Enum):
-    auto = "auto"
-    raw = "raw"
-    pca = "pca"
-    kmeans = "kmeans"
-    kmeans_pca = "kmeans-pca"
-
-
-class Scaler(str, Enum):
-    standard = "standard"
-    minmax = "minmax"
-
-
-class Scaling(str, Enum):
-    auto = "auto"
-    features = "features"
-    across = "across"
-
-
-MappingOpt = Annotated[Mapping, typer.Option(
-    "--mapping", help="Features to parameters: raw (direct), pca, kmeans (similarity to 10 clusters) or "
-    "kmeans-pca; auto is raw for 10-feature models, pca otherwise.")]
-ScalerOpt = Annotated[Scaler, typer.Option(help="standard (mean 0.5, std 0.4, clipped) or minmax (fitted range to 0..1).")]
-ScalingOpt = Annotated[Scaling, typer.Option(
-    help="features: one scaler per component (most motion); across: one for all (keeps PCA's order of spreads); "
-    "auto: across for pca and kmeans-pca, features otherwise.")]
-OrderOpt = Annotated[str, typer.Option(
-    help="Which component drives which parameter: fixed (scene's importance order), random (from --seed), "
-    "or parameter names, comma-separated, for components 0, 1, ...")]
-FitOpt = Annotated[str, typer.Option(
-    "--fit", help="Statistics to map with: model (bundled with the model), track (this song alone), "
-    "or a file made by `audioviz fit`.")]
-
-
-class Encoder(str, Enum):
-    auto = "auto"
-    x264 = "x264"
-    nvenc = "nvenc"
-
-
-CrfOpt = Annotated[int, typer.Option(help="Quality: lower is better and larger (18-28 is sane; NVENC's -cq).")]
-PresetOpt = Annotated[str, typer.Option(help="Encoder speed preset, x264's names (ultrafast ... veryslow; NVENC's p1 ... p7).")]
-X264ParamsOpt = Annotated[str, typer.Option(
-    "--x264-params", help="Extra x264 settings, key=value:key=value; the default trades up to 10 % larger files "
-    "for about a third less encoding time at the same quality; '' for the plain preset.")]
-EncoderOpt = Annotated[Encoder, typer.Option(
-    "--encoder", help="H.264 encoder: x264 (CPU), nvenc (NVIDIA GPU), or auto: nvenc when it works here, else x264.")]
-
-
-def _encoder_config(encoder: Encoder, crf: int, preset: str, x264_params: str):
-    from .config import EncoderConfig
-
-    codec = {"auto": "auto", "x264": "libx264", "nvenc": "h264_nvenc"}[encoder.value]
-    return EncoderConfig(codec=codec, crf=crf, preset=preset, x264_params=x264_params)
-
-
-def _mapping_config(mapping: Mapping, scaler: Scaler, scaling: Scaling, order: str, fit: str):
-    from .config import MappingConfig
-
-    return MappingConfig(method=mapping.value, scaler=scaler.value, scaling=scaling.value, order=order, fit=fit)
-
-
 @app.command()
 @handles_errors
+@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, SEED, DEVICE, ENCODING, CLIP)
 def render(
     audio: AudioArg,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="MP4 to write (default: ./<song>.mp4).")] = None,
-    model: ModelOpt = "ae_shared",
-    layer: LayerOpt = None,
-    scene: SceneOpt = "bar",
-    mapping: MappingOpt = Mapping.auto,
-    scaler: ScalerOpt = Scaler.standard,
-    scaling: ScalingOpt = Scaling.auto,
-    order: OrderOpt = "fixed",
-    fit: FitOpt = "model",
-    fps: FpsOpt = "30",
-    size: SizeOpt = "1280x720",
-    smoothing: SmoothingOpt = 0.2,
-    no_interpolate: NoInterpolateOpt = False,
-    seed: SeedOpt = 0,
-    device: DeviceOpt = Device.auto,
-    encoder: EncoderOpt = Encoder.auto,
-    crf: CrfOpt = 20,
-    preset: PresetOpt = "veryfast",
-    x264_params: X264ParamsOpt = "me=dia:subme=1",
-    start: StartOpt = 0.0,
-    duration: DurationOpt = None,
+    config: RenderConfig,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Video to write: .mp4, .m4v, .mov or .mkv (default: ./<song>.mp4).")] = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ):
     """Render a music video of AUDIO: features from a neural network drive a scene."""
-    from .config import RenderConfig, TimelineConfig, VideoConfig, parse_size
     from .pipeline import render_file
 
-    w, h = parse_size(size)
-    config = RenderConfig(
-        model=model, layer=layer, scene=scene, seed=seed, device=device.value,
-        video=VideoConfig(w, h, fps), encoder=_encoder_config(encoder, crf, preset, x264_params),
-        timeline=TimelineConfig(interpolate=not no_interpolate, smoothing=smoothing),
-        mapping=_mapping_config(mapping, scaler, scaling, order, fit), start=start, duration=duration,
-    )
-    result = render_file(audio, output, config, progress=_progress(quiet), overwrite=overwrite)
+    result = render_file(audio, output, config=config, overwrite=overwrite, progress=_progress(quiet))
     if json_out:
         typer.echo(json.dumps(result.as_dict()))
     elif not quiet:
@@ -243,44 +148,35 @@ def render(
 
 @app.command()
 @handles_errors
+@takes(MODEL, SCENE, MAPPING, SEED, DEVICE, CLIP)
 def extract(
     audio: AudioArg,
+    config: RenderConfig,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write: .npy, .csv or .json by extension (default: ./<song>-features.csv, with --mapped ./<song>-params.csv).")] = None,
-    model: ModelOpt = "ae_shared",
-    layer: LayerOpt = None,
     mapped: Annotated[bool, typer.Option("--mapped", help="Write the scene's final parameters instead of the raw features.")] = False,
-    scene: SceneOpt = "bar",
-    mapping: MappingOpt = Mapping.auto,
-    scaler: ScalerOpt = Scaler.standard,
-    scaling: ScalingOpt = Scaling.auto,
-    order: OrderOpt = "fixed",
-    fit: FitOpt = "model",
-    seed: SeedOpt = 0,
-    device: DeviceOpt = Device.auto,
-    start: StartOpt = 0.0,
-    duration: DurationOpt = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ):
     """Write AUDIO's per-segment features (or, with --mapped, parameters) without rendering."""
     from .features_io import check_format, write_features
-    from .files import output_file
-    from .pipeline import check_inputs, default_output, extract_features, extract_params
+    from .files import default_output, output_file
+    from .pipeline import extract_features, extract_params
+    from .session import check_inputs
 
-    inputs = check_inputs(audio, model, layer, fit if mapped else "model", scene if mapped else None)
+    c = config
+    inputs = check_inputs(audio, c.model, c.layer, c.mapping.fit if mapped else "model", c.scene if mapped else None)
     requested = output if output is not None else default_output(audio, "-params.csv" if mapped else "-features.csv")
     check_format(requested)
     target = output_file(requested, overwrite=overwrite, inputs=inputs, what="features file")
+    clip = {"start": c.start, "duration": c.duration, "progress": _progress(quiet)}
     if mapped:
-        config = _mapping_config(mapping, scaler, scaling, order, fit)
-        feats, params, names = extract_params(audio, model, scene, config, seed, device.value, progress=_progress(quiet),
-                                              layer=layer, start=start, duration=duration)
-        write_features(target, feats, model, values=params, columns=names)
-        what = f"{params.shape[0]} segments x {params.shape[1]} {scene} parameters"
+        params = extract_params(audio, model=c.model, layer=c.layer, scene=c.scene, mapping=c.mapping, seed=c.seed,
+                                device=c.device, **clip)
+        write_features(target, params.features, c.model, values=params.values, columns=params.names)
+        what = f"{params.values.shape[0]} segments x {params.values.shape[1]} {c.scene} parameters"
     else:
-        feats = extract_features(audio, model, device.value, progress=_progress(quiet), layer=layer, start=start,
-                                 duration=duration)
-        write_features(target, feats, model)
+        feats = extract_features(audio, model=c.model, layer=c.layer, device=c.device, **clip)
+        write_features(target, feats, c.model)
         what = f"{feats.values.shape[0]} segments x {feats.values.shape[1]} features"
     if not quiet:
         typer.echo(f"wrote {requested}: {what}", err=True)
@@ -308,8 +204,8 @@ def fit(
     """Fit scalers, PCA and K-Means on every track under FOLDER, for `render --fit OUTPUT`."""
     from .pipeline import fit_folder
 
-    result = fit_folder(folder, output, model, seed, device.value, cache=not no_cache, progress=_progress(quiet),
-                        layer=layer, overwrite=overwrite)
+    result = fit_folder(folder, output, model=model, layer=layer, seed=seed, device=device.value, cache=not no_cache,
+                        progress=_progress(quiet), overwrite=overwrite)
     if json_out:
         typer.echo(json.dumps(result.as_dict()))
     elif not quiet:
@@ -338,14 +234,14 @@ def analyze(
     """Draw the paper's statistics figures for FOLDER: per component, per track and per group."""
     from .pipeline import analyze_folder
 
-    result = analyze_folder(folder, output, model, fma_metadata, fit, seed, device.value,
-                            cache=not no_cache, progress=_progress(quiet), layer=layer)
+    result = analyze_folder(folder, output, model=model, layer=layer, fma_metadata=fma_metadata, fit=fit, seed=seed,
+                            device=device.value, cache=not no_cache, progress=_progress(quiet))
     if json_out:
-        typer.echo(json.dumps(result))
+        typer.echo(json.dumps(result.as_dict()))
     elif not quiet:
-        typer.echo(f"wrote {result['index']}: {len(result['figures'])} figures for {result['tracks']} tracks", err=True)
+        typer.echo(f"wrote {result.index}: {len(result.figures)} figures for {result.tracks} tracks", err=True)
     if not json_out:
-        for line in result["failed"]:
+        for line in result.failed:
             typer.echo(f"skipped {line}", err=True)
 
 
@@ -398,7 +294,7 @@ def train(
     json_out: JsonOpt = False,
 ):
     """Train an autoencoder or a genre classifier on the audio files under DATA_DIR (resumable)."""
-    from .extract.train import make_trainer
+    from .training import make_trainer
 
     trainer = make_trainer(
         data_dir, output, model, preset.value, progress=_progress(quiet), epochs=epochs, batch_size=batch_size, lr=lr,
@@ -450,45 +346,28 @@ def models(
 
 @app.command()
 @handles_errors
+@takes(MODEL, SCENE, MAPPING, SIZE, MOTION, SEED, DEVICE, CLIP)
 def preview(
     audio: AudioArg,
+    config: RenderConfig,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="PNG to write (default: ./<song>-preview.png).")] = None,
-    model: ModelOpt = "ae_shared",
-    layer: LayerOpt = None,
-    scene: SceneOpt = "bar",
-    mapping: MappingOpt = Mapping.auto,
-    scaler: ScalerOpt = Scaler.standard,
-    scaling: ScalingOpt = Scaling.auto,
-    order: OrderOpt = "fixed",
-    fit: FitOpt = "model",
-    size: Annotated[str, typer.Option(help="Shape of the video the frames stand for, WIDTHxHEIGHT.")] = "1280x720",
     grid: Annotated[str, typer.Option(help="COLUMNSxROWS frames, spread evenly over the song.")] = "4x3",
-    smoothing: Annotated[float, typer.Option(help="Time constant of the moving average, in seconds.")] = 0.2,
-    seed: SeedOpt = 0,
-    device: DeviceOpt = Device.auto,
-    start: StartOpt = 0.0,
-    duration: DurationOpt = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ):
     """Render a contact sheet of AUDIO in a scene (frames labelled with their time), no video."""
-    from .config import RenderConfig, TimelineConfig, VideoConfig, parse_size
+    from .config import parse_size
     from .pipeline import preview_file
 
-    w, h = parse_size(size)
     columns, rows = parse_size(grid)
-    config = RenderConfig(
-        model=model, layer=layer, scene=scene, seed=seed, device=device.value, video=VideoConfig(w, h),
-        timeline=TimelineConfig(smoothing=smoothing), mapping=_mapping_config(mapping, scaler, scaling, order, fit),
-        start=start, duration=duration,
-    )
-    result = preview_file(audio, output, config, columns, rows, progress=_progress(quiet), overwrite=overwrite)
+    result = preview_file(audio, output, config=config, columns=columns, rows=rows, overwrite=overwrite,
+                          progress=_progress(quiet))
     if json_out:
-        typer.echo(json.dumps(result))
+        typer.echo(json.dumps(result.as_dict()))
     elif not quiet:
-        typer.echo(f"wrote {result['output']}: {result['frames']} frames of {result['cell']} "
-                   f"in {result['wall_seconds']:.1f} s", err=True)
+        typer.echo(f"wrote {result.output}: {result.frames} frames of {result.cell} in {result.wall_seconds:.1f} s",
+                   err=True)
 
 
 @app.command()
@@ -504,15 +383,12 @@ def scenes(
     if sheet is not None:
         from .config import parse_size
         from .pipeline import scene_sheet
-        from .render.context import create_context
+        from .render.context import gl_context
 
         w, h = parse_size(size)
-        ctx = create_context()
-        try:
+        with gl_context() as ctx:
             for name in SCENES:
-                typer.echo(f"wrote {scene_sheet(name, sheet / f'{name}.png', (w, h), ctx=ctx)}", err=True)
-        finally:
-            ctx.release()
+                typer.echo(f"wrote {scene_sheet(ctx, name, sheet / f'{name}.png', size=(w, h))}", err=True)
         return
     for cls in available_scenes():
         typer.echo(f"{cls.name:<10} {cls.description}")
@@ -530,27 +406,11 @@ def _usage_errors():
 
 @app.command()
 @handles_errors
+@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, SEED, DEVICE, ENCODING, CLIP, usage_status=2)
 def batch(
     in_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively; its layout (FMA's 000/000002.mp3) is mirrored.", show_default=False, metavar="IN_DIR")],
+    config: RenderConfig,
     out_dir: Annotated[Path, typer.Option("--output", "-o", help="Folder for the videos and report.csv.", show_default=False)],
-    model: ModelOpt = "ae_shared",
-    layer: LayerOpt = None,
-    scene: SceneOpt = "bar",
-    mapping: MappingOpt = Mapping.auto,
-    scaler: ScalerOpt = Scaler.standard,
-    scaling: ScalingOpt = Scaling.auto,
-    order: OrderOpt = "fixed",
-    fit: FitOpt = "model",
-    fps: FpsOpt = "30",
-    size: SizeOpt = "1280x720",
-    smoothing: SmoothingOpt = 0.2,
-    no_interpolate: NoInterpolateOpt = False,
-    seed: Annotated[int, typer.Option(help="Seed for everything random: scenes, --order random, K-Means, --shuffle.")] = 0,
-    device: DeviceOpt = Device.auto,
-    encoder: EncoderOpt = Encoder.auto,
-    crf: CrfOpt = 20,
-    preset: PresetOpt = "veryfast",
-    x264_params: X264ParamsOpt = "me=dia:subme=1",
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Tracks rendered at once, each worker with its own model, GL context and encoder (default: half the cores, at least 2; 2 on a 2-core machine).", show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", "-y", help="Render again the videos that are already complete (and refit with --fit-on-batch).")] = False,
     fit_on_batch: Annotated[bool, typer.Option("--fit-on-batch", help="First fit the mapping on the batch's own tracks (as `audioviz fit`, kept as OUT_DIR/mapping.npz), then render with it.")] = False,
@@ -559,8 +419,6 @@ def batch(
     include: Annotated[Optional[list[str]], typer.Option("--include", help="Only files matching this glob: '*.mp3' matches names, '000/*' paths; repeat for more.", show_default=False)] = None,
     fma_metadata: Annotated[Optional[Path], typer.Option(help="FMA's metadata folder (with tracks.csv): add each track's top genre to the report.", show_default=False)] = None,
     report: Annotated[Optional[Path], typer.Option(help="Where to write the report: .csv or .json (default OUT_DIR/report.csv).", show_default=False)] = None,
-    start: Annotated[float, typer.Option("--start", help="Use each song from this many seconds in.")] = 0.0,
-    duration: Annotated[Optional[float], typer.Option("--duration", help="Use only this many seconds of each song (default: to its end).", show_default=False)] = None,
     no_cache: NoCacheOpt = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
@@ -575,16 +433,8 @@ def batch(
 
     from .batch import DONE, FAILED, FATAL_ERRORS, Batch
     from .errors import BatchStoppedError
-    from .config import RenderConfig, TimelineConfig, VideoConfig, parse_size
 
     try:
-        w, h = parse_size(size)
-        config = RenderConfig(
-            model=model, layer=layer, scene=scene, seed=seed, device=device.value,
-            video=VideoConfig(w, h, fps), encoder=_encoder_config(encoder, crf, preset, x264_params),
-            timeline=TimelineConfig(interpolate=not no_interpolate, smoothing=smoothing),
-            mapping=_mapping_config(mapping, scaler, scaling, order, fit), start=start, duration=duration,
-        )
         job = Batch(in_dir, out_dir, config, jobs=jobs, overwrite=overwrite, fit_on_batch=fit_on_batch, limit=limit,
                     shuffle=shuffle, include=tuple(include or ()), fma_metadata=fma_metadata, report=report,
                     cache=not no_cache)
@@ -633,37 +483,24 @@ def batch(
 
 @app.command()
 @handles_errors
+@takes(MAPPING_STATS, FPS, MOTION, SEED, DEVICE, ENCODING, CLIP, usage_status=2)
 def compare(
     audio: AudioArg,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="MP4 to write (default: ./<song>-compare.mp4).")] = None,
+    config: RenderConfig,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Video to write (default: ./<song>-compare.mp4).")] = None,
     models: Annotated[str, typer.Option("--models", help="Models, comma-separated (names or .pt checkpoints; NAME@LAYER for a classifier's layer).")] = "ae,ae_shared,ae_skip",
     scenes: Annotated[str, typer.Option("--scenes", help="Scenes, comma-separated (see `audioviz scenes`).")] = "bar",
     mappings: Annotated[str, typer.Option("--mappings", help="Mapping methods, comma-separated: auto, raw, pca, kmeans, kmeans-pca.")] = "auto",
-    start: StartOpt = 0.0,
-    duration: DurationOpt = None,
     layout: Annotated[str, typer.Option(help="Grid as COLUMNSxROWS, or auto (as square as the tile count allows).")] = "auto",
     tile_size: Annotated[Optional[str], typer.Option(help="Size of each tile, WIDTHxHEIGHT (default: the largest 16:9 tiles that fit --size).", show_default=False)] = None,
     size: Annotated[Optional[str], typer.Option(help="Size of the whole video, WIDTHxHEIGHT, the grid centred in it (default: 1280x720, or just the grid with --tile-size).", show_default=False)] = None,
-    scaler: ScalerOpt = Scaler.standard,
-    scaling: ScalingOpt = Scaling.auto,
-    order: OrderOpt = "fixed",
-    fit: FitOpt = "model",
-    fps: FpsOpt = "30",
-    smoothing: SmoothingOpt = 0.2,
-    no_interpolate: NoInterpolateOpt = False,
-    seed: SeedOpt = 0,
-    device: DeviceOpt = Device.auto,
-    encoder: EncoderOpt = Encoder.auto,
-    crf: CrfOpt = 20,
-    preset: PresetOpt = "veryfast",
-    x264_params: X264ParamsOpt = "me=dia:subme=1",
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ):
     """Render one video of AUDIO with a labelled tile for every model x mapping x scene."""
     from .compare import compare_file, parse_list, plan_layout
-    from .config import MappingConfig, RenderConfig, TimelineConfig, VideoConfig, parse_size
+    from .config import MappingConfig, parse_size
 
     try:
         model_list, scene_list = parse_list(models, "models"), parse_list(scenes, "scenes")
@@ -673,16 +510,11 @@ def compare(
         tile = parse_size(tile_size) if tile_size is not None else None
         frame = parse_size(size) if size is not None else None
         grid = plan_layout(model_list, mapping_list, scene_list, layout, tile, frame)
-        config = RenderConfig(
-            seed=seed, device=device.value, video=VideoConfig(*grid.size, fps),
-            encoder=_encoder_config(encoder, crf, preset, x264_params),
-            timeline=TimelineConfig(interpolate=not no_interpolate, smoothing=smoothing),
-            mapping=_mapping_config(Mapping.auto, scaler, scaling, order, fit), start=start, duration=duration,
-        )
     except _usage_errors() as e:
         _fail(str(e), 2)
-    result = compare_file(audio, output, model_list, scene_list, mapping_list, (grid.columns, grid.rows), grid.tile,
-                          config, progress=_progress(quiet), size=grid.size, overwrite=overwrite)
+    result = compare_file(audio, output, models=model_list, scenes=scene_list, mappings=mapping_list,
+                          layout=(grid.columns, grid.rows), tile=grid.tile, size=grid.size, config=config,
+                          overwrite=overwrite, progress=_progress(quiet))
     if json_out:
         typer.echo(json.dumps(result.as_dict()))
     elif not quiet:

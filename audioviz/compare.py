@@ -89,16 +89,16 @@ def short_model_name(name: str) -> str:
 def compare_file(
     audio: str | os.PathLike,
     output: str | os.PathLike | None = None,
+    *,
     models: tuple[str, ...] = DEFAULT_MODELS,
     scenes: tuple[str, ...] = ("bar",),
     mappings: tuple[str, ...] = ("auto",),
     layout: str | tuple[int, int] | None = "auto",
     tile: tuple[int, int] | None = None,
-    config: RenderConfig = RenderConfig(),
-    progress: bool = False,
     size: tuple[int, int] | None = None,
-    *,
+    config: RenderConfig = RenderConfig(),
     overwrite: bool = False,
+    progress: bool = False,
 ) -> CompareResult:
     """Render one video of `audio` whose tiles show every model x mapping x scene (in that
     nesting order), each labelled; `config` gives everything else (fps, smoothing, fit, ...).
@@ -106,16 +106,15 @@ def compare_file(
     large as fit) or, given only `tile`, just the grid of tiles. `config.start` and
     `config.duration` pick the part of the song, as for a render. `output` defaults to
     ./<name>-compare.mp4; an existing file is replaced only with `overwrite`."""
-    from .audio import decode
-    from .extract.registry import load_model
-    from .files import output_file
-    from .mapping.timeline import frame_count, frame_values
-    from .pipeline import check_inputs, check_method, default_output, fitted_mapping, map_features
-    from .render.context import create_context
+    from .files import default_output, output_file
+    from .listen import Listener, check_method, describe_mapping, map_features
+    from .render.context import gl_context
     from .render.encoder import container, resolve_encoder
-    from .render.grid import Tile, render_grid_video
+    from .render.frames import write_video
+    from .render.grid import GridFrames, Tile
     from .scenes.registry import scene_class
     from .scenes.user import is_user_scene
+    from .session import check_inputs, frame_params
 
     t0 = time.perf_counter()
     models, scenes, mappings = parse_list(models, "models"), parse_list(scenes, "scenes"), parse_list(mappings, "mappings")
@@ -131,50 +130,53 @@ def compare_file(
     # an encoder that cannot work here is one message before any work
     encoder = replace(resolve_encoder(config.encoder), audio_start=config.start)
     mapping_configs = [replace(config.mapping, method=m) for m in mappings]
-    ctx = create_context()  # first: a machine without EGL hears so before any work is done
-    try:
-        extractors = []
+    video = replace(config.video, width=grid.size[0], height=grid.size[1])
+    c = config
+    with gl_context() as ctx:  # first: a machine without EGL hears so before any model loads
+        listeners = []
         for spec in models:
             name, layer = split_model(spec)
-            ext = load_model(name, config.device, layer or config.layer)
+            listener = Listener(name, layer=layer or c.layer, device=c.device, mapping=c.mapping, seed=c.seed,
+                                start=c.start, duration=c.duration)
             for m in mapping_configs:
-                check_method(m, ext)
-            extractors.append((spec, ext))
+                check_method(m, listener.extractor)  # refused now if the model cannot do it
+            listeners.append(listener)
         t_load = time.perf_counter()
-        decoded: dict[int, object] = {}
+        decoded: dict[int, object] = {}  # one decode for every model of one sample rate
         features = []
-        for spec, ext in extractors:
-            if ext.sample_rate not in decoded:
-                decoded[ext.sample_rate] = decode(audio, ext.sample_rate, config.duration, progress, config.start)
-            features.append(ext.features(decoded[ext.sample_rate].samples, progress=progress))
-        duration = next(iter(decoded.values())).duration
+        for listener in listeners:
+            rate = listener.extractor.sample_rate
+            if rate not in decoded:
+                decoded[rate] = listener.decode(audio, progress)
+            features.append(listener.features(decoded[rate], progress))
         encoder = replace(encoder, audio_nonfinite=any(track.nonfinite for track in decoded.values()))
+        duration = features[0].duration
         decoded.clear()
         t_extract = time.perf_counter()
-        fps = config.video.fps
-        n_frames = frame_count(duration, fps)
         tiles = []
-        for (spec, ext), feats in zip(extractors, features):
-            state = fitted_mapping(config.mapping, ext, feats.values, config.seed)
+        for listener, feats in zip(listeners, features):
+            state = listener.state_for(feats)
+            ext = listener.extractor
             label_model = short_model_name(ext.name) + (f" {ext.layer}" if len(ext.net.layers) > 1 else "")
             for m in mapping_configs:
-                method = m.method_for(state.feature_size)
+                method = describe_mapping(m, state)["method"]
                 for cls in scene_classes:
-                    params = map_features(feats.values, state, cls, m, config.seed)
-                    per_frame = frame_values(params, feats.centres, feats.starts, n_frames, fps,
-                                             config.timeline.interpolate, config.timeline.smoothing)
-                    tiles.append(Tile(cls(), per_frame, f"{label_model} / {method} / {cls.name}"))
-        del extractors, features
+                    values = map_features(feats.values, state, cls, m, c.seed)
+                    tiles.append(Tile(cls(), frame_params(values, feats, video.fps, c.timeline),
+                                      f"{label_model} / {method} / {cls.name}"))
+        del listeners, features
         t_map = time.perf_counter()
-        loop = render_grid_video(tiles, grid, output, fps, encoder, audio, config.seed, progress, ctx,
-                                 caption=Path(audio).stem)
-    finally:
-        ctx.release()
+        source = GridFrames(ctx, tiles, grid, c.seed, caption=Path(audio).stem)
+        t_setup = time.perf_counter()
+        try:
+            loop = write_video(source, output, video, encoder, audio, progress)
+        finally:
+            source.release()
     w, h = grid.size
     return CompareResult(
         output=str(requested), tiles=[t.label for t in tiles], layout=f"{grid.columns}x{grid.rows}",
-        tile=f"{grid.tile[0]}x{grid.tile[1]}", size=f"{w}x{h}", frames=n_frames, fps=float(fps),
+        tile=f"{grid.tile[0]}x{grid.tile[1]}", size=f"{w}x{h}", frames=source.n_frames, fps=float(video.fps),
         audio_seconds=round(duration, 4), wall_seconds=round(time.perf_counter() - t0, 3),
         timings={"load": round(t_load - t0, 4), "extract": round(t_extract - t_load, 4),
-                 "map": round(t_map - t_extract, 4), **loop},
+                 "map": round(t_map - t_extract, 4), "setup": round(t_setup - t_map, 4), **loop.as_dict()},
     )

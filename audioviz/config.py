@@ -4,18 +4,67 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 from fractions import Fraction
 
 from .errors import ConfigError
+
+# every scene takes ten parameters, and every mapping method gives ten components
+N_PARAMS = 10
 
 X264_PRESETS = (
     "ultrafast", "superfast", "veryfast", "faster", "fast",
     "medium", "slow", "slower", "veryslow", "placebo",
 )
-DEVICES = ("auto", "cpu", "cuda")
-MAPPINGS = ("auto", "raw", "pca", "kmeans", "kmeans-pca")
-SCALERS = ("standard", "minmax")
-SCALINGS = ("auto", "features", "across")
+
+
+# The choices, declared once: the command line offers these, the configs below accept their
+# values, and mapping/ fits and applies the resolved ones (every one but `auto`).
+class Device(str, Enum):
+    auto = "auto"  # a CUDA GPU when torch sees one
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Method(str, Enum):
+    auto = "auto"  # raw for a model with ten features, pca otherwise
+    raw = "raw"
+    pca = "pca"
+    kmeans = "kmeans"
+    kmeans_pca = "kmeans-pca"
+
+
+class Scaler(str, Enum):
+    standard = "standard"
+    minmax = "minmax"
+
+
+class Scaling(str, Enum):
+    auto = "auto"  # across for pca and kmeans-pca, features otherwise
+    features = "features"
+    across = "across"
+
+
+class Codec(str, Enum):
+    """The H.264 encoder, by the name the command line gives it; `.ffmpeg` is ffmpeg's name."""
+
+    auto = "auto"  # NVENC where it works here, else x264
+    x264 = "x264"
+    nvenc = "nvenc"
+
+    @property
+    def ffmpeg(self) -> str:
+        return {"auto": "auto", "x264": "libx264", "nvenc": "h264_nvenc"}[self.value]
+
+
+def resolved(choices: type[Enum]) -> tuple[str, ...]:
+    """A choice's values but `auto`: what is left once auto is decided."""
+    return tuple(c.value for c in choices if c.value != "auto")
+
+
+def _one_of(name: str, value, choices: type[Enum]) -> None:
+    if value not in {c.value for c in choices}:
+        raise ConfigError(f"{name} {value!r} is not one of: {', '.join(c.value for c in choices)}")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -130,10 +179,9 @@ class MappingConfig:
     fit: str = "model"
 
     def __post_init__(self) -> None:
-        for name, value, allowed in (("mapping", self.method, MAPPINGS), ("scaler", self.scaler, SCALERS),
-                                     ("scaling", self.scaling, SCALINGS)):
-            if value not in allowed:
-                raise ConfigError(f"{name} {value!r} is not one of: {', '.join(allowed)}")
+        for name, value, choices in (("mapping", self.method, Method), ("scaler", self.scaler, Scaler),
+                                     ("scaling", self.scaling, Scaling)):
+            _one_of(name, value, choices)
         if not self.order.strip() or self.order.strip(" ,") != self.order.strip():
             raise ConfigError(f"order {self.order!r} is not fixed, random or a comma-separated list of parameter names")
         if not self.fit:
@@ -169,7 +217,6 @@ class RenderConfig:
 
     def __post_init__(self) -> None:
         check_clip(self.start, self.duration)
-        if self.device not in DEVICES:
-            raise ConfigError(f"device {self.device!r} is not one of: {', '.join(DEVICES)}")
+        _one_of("device", self.device, Device)
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"seed {self.seed} is out of range; use 0 to 4294967295")

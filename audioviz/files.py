@@ -100,6 +100,12 @@ def fit_name(stem: str, suffix: str, limit: int = NAME_MAX) -> str:
     return stem + suffix
 
 
+def default_output(audio: str | os.PathLike, suffix: str = ".mp4") -> Path:
+    """song.mp3 -> ./song.mp4 (in the current folder, wherever the song is); `suffix` may add
+    to the name (-compare.mp4). A long song name is shortened so the name stays valid."""
+    return Path.cwd() / fit_name(Path(audio).stem, suffix)
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.samefile(a, b)

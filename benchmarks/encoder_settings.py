@@ -93,7 +93,7 @@ def main() -> None:
         for scene in args.scenes.split(","):
             reference = tmp / f"{scene}-reference.mp4"
             lossless = EncoderConfig(codec="libx264", crf=0, preset="ultrafast", x264_params="")  # crf 0: lossless
-            render_params(parameter_sweep(n), reference, scene, video, lossless)
+            render_params(parameter_sweep(n), reference, scene=scene, video=video, encoder=lossless, overwrite=True)
             raw = tmp / f"{scene}.yuv"
             subprocess.run([ffmpeg.executable(), "-loglevel", "error", "-i", str(reference), "-f", "rawvideo",
                             "-pix_fmt", "yuv420p", str(raw)], check=True)

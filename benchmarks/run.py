@@ -325,7 +325,8 @@ def measure_limit(b: Bench) -> dict:
         # the same frames, losslessly, then as raw yuv420p: x264 alone, nothing decoded on the way
         reference, raw = b.work / f"limit-{scene}.mp4", b.work / f"limit-{scene}.yuv"
         lossless = EncoderConfig(codec="libx264", crf=0, preset="ultrafast", x264_params="")
-        render_params(parameter_sweep(b.s.frames), reference, scene, VideoConfig(w, h, b.s.fps), lossless)
+        render_params(parameter_sweep(b.s.frames), reference, scene=scene, video=VideoConfig(w, h, b.s.fps),
+                      encoder=lossless, overwrite=True)
         run_ffmpeg("-i", reference, "-f", "rawvideo", "-pix_fmt", "yuv420p", raw)
         encodes = [encoder_settings.encode(raw, (w, h), b.work / "limit.mp4", options, CRF) for _ in range(b.s.repeat)]
         for path in (reference, raw, b.work / "limit.mp4"):

@@ -17,7 +17,8 @@ import time
 
 from audioviz import ffmpeg
 from audioviz.config import parse_size
-from audioviz.render.context import create_context
+from audioviz.render.context import gl_context
+from audioviz.render.frames import SceneFrames
 from audioviz.render.stills import parameter_sweep
 from audioviz.scenes.registry import SCENES, load_scene
 
@@ -29,38 +30,34 @@ def save_png(rgba: bytes, size: tuple[int, int], path: str) -> None:
 
 
 def _frame_loop(ctx, name: str, size: tuple[int, int], frames: int):
-    """Set `name` up on `ctx`; returns run(png), which draws and reads back every frame once."""
-    fbo = ctx.framebuffer([ctx.renderbuffer(size, 4)], ctx.depth_renderbuffer(size))
-    fbo.use()
-    scene = load_scene(name)
-    scene.setup(ctx, size, 0)
-    values = parameter_sweep(frames)
-    buf = bytearray(size[0] * size[1] * 4)
+    """`name` as a frame source on `ctx`; returns run(png), which draws and reads back every
+    frame once (what the video loop does before the encoder), and the source to release."""
+    source = SceneFrames(ctx, load_scene(name), parameter_sweep(frames), size)
+    buf = bytearray(source.frame_bytes)
 
     def run(png: str | None = None, count: int = frames) -> None:
         for f in range(count):
-            fbo.use()
-            scene.draw(f / 30, 1 / 30, values[f])
-            fbo.read_into(buf, components=4)
+            source.draw(f, f / 30, 1 / 30)
+            source.read_into(buf)
             if png and f in (0, frames // 3, 2 * frames // 3, frames - 1):
                 save_png(bytes(buf), size, f"{png}_{name}_{f:04d}.png")
 
-    return run
+    return run, source
 
 
 def measure(name: str, size: tuple[int, int], frames: int, runs: int, png: str | None) -> list[float]:
-    ctx = create_context()
-    try:
-        run = _frame_loop(ctx, name, size, frames)
-        run(count=min(10, frames))  # warm-up: shader compilation, first-use allocations
-        rates = []
-        for i in range(runs):
-            t0 = time.perf_counter()
-            run(png if i == 0 else None)
-            rates.append(frames / (time.perf_counter() - t0))
-        return rates
-    finally:
-        ctx.release()
+    with gl_context() as ctx:
+        run, source = _frame_loop(ctx, name, size, frames)
+        try:
+            run(count=min(10, frames))  # warm-up: shader compilation, first-use allocations
+            rates = []
+            for i in range(runs):
+                t0 = time.perf_counter()
+                run(png if i == 0 else None)
+                rates.append(frames / (time.perf_counter() - t0))
+            return rates
+        finally:
+            source.release()
 
 
 def cpu_seconds(name: str, size: tuple[int, int], frames: int) -> tuple[float, float]:
@@ -68,15 +65,15 @@ def cpu_seconds(name: str, size: tuple[int, int], frames: int) -> tuple[float, f
     process's, so its CPU time is what drawing alone costs, whatever the cores."""
     import resource
 
-    ctx = create_context()
-    try:
-        run = _frame_loop(ctx, name, size, frames)
-        r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        run()
-        wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
-        return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    finally:
-        ctx.release()
+    with gl_context() as ctx:
+        run, source = _frame_loop(ctx, name, size, frames)
+        try:
+            r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+            run()
+            wall, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+            return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+        finally:
+            source.release()
 
 
 def main() -> None:

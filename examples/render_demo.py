@@ -16,6 +16,6 @@ width, height = parse_size(sys.argv[2] if len(sys.argv) > 2 else "1280x720")
 scene = sys.argv[3] if len(sys.argv) > 3 else "bar"
 
 config = audioviz.RenderConfig(model="ae_shared", scene=scene, video=audioviz.VideoConfig(width, height))
-result = audioviz.render_file(song, output, config, progress=True)
+result = audioviz.render_file(song, output, config=config, overwrite=True, progress=True)
 print(f"{result.output}: {result.frames} frames in {result.wall_seconds:.1f} s "
       f"({result.realtime_factor:.2f}x real time)")

@@ -73,8 +73,8 @@ def make_tiny_checkpoint(path: Path, variant: str = "ae_shared", seed: int = 0) 
     from audioviz.extract import checkpoint
     from audioviz.extract.features import normalise
     from audioviz.extract.frontend import FrontendConfig, MFCCFrontend
-    from audioviz.extract.train import PRESETS
     from audioviz.mapping.fitted import FittedMapping
+    from audioviz.training.autoencoder import PRESETS
     from dataclasses import replace
 
     torch.manual_seed(seed)

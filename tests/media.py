@@ -99,3 +99,18 @@ def one_error_line(stderr: str, alone: bool = True) -> str:
     errors = [ln for ln in lines if ln.startswith("error: ")]
     assert len(errors) == 1 and (not alone or len(lines) == 1), stderr
     return errors[0]
+
+
+def render_scene(scene, values, out: Path, video, encoder=None, fmt: str = "rgba", pixel_buffers=None) -> Path:
+    """Draw a scene instance (a test may have patched its draw) through the frame loop into `out`."""
+    from audioviz.config import EncoderConfig
+    from audioviz.render.context import gl_context
+    from audioviz.render.frames import SceneFrames, write_video
+
+    with gl_context() as ctx:
+        source = SceneFrames(ctx, scene, values, video.size, fmt=fmt)
+        try:
+            write_video(source, out, video, encoder or EncoderConfig(), pixel_buffers=pixel_buffers)
+        finally:
+            source.release()
+    return out

@@ -73,8 +73,8 @@ def test_usage_errors_exit_2(tmp_path, song, args, message):
 
 def test_a_tile_shows_what_its_scene_shows_alone():
     """Tiles share one GL context; each must render exactly as its scene does on its own."""
-    from audioviz.render.context import create_context
-    from audioviz.render.grid import GridRenderer, Tile, make_layout
+    from audioviz.render.context import gl_context
+    from audioviz.render.grid import GridFrames, Tile, make_layout
     from audioviz.render.stills import parameter_sweep, render_stills
     from audioviz.scenes.registry import load_scene
 
@@ -82,20 +82,18 @@ def test_a_tile_shows_what_its_scene_shows_alone():
     values = parameter_sweep(n, fps)
     names = ["bar", "saturn", "real"]
     layout = make_layout(3, (3, 1), size)
-    ctx = create_context()
-    try:
-        grid = GridRenderer(ctx, [Tile(load_scene(s), values) for s in names], layout)
-        buf = bytearray(layout.size[0] * layout.size[1] * 4)
+    with gl_context() as ctx:
+        grid = GridFrames(ctx, [Tile(load_scene(s), values) for s in names], layout)
+        buf = bytearray(grid.frame_bytes)
         for f in range(n):
-            grid.render(f, f / fps, 1 / fps, buf)
+            grid.draw(f, f / fps, 1 / fps)
+            grid.read_into(buf)
         grid.release()
         frame = np.frombuffer(buf, np.uint8).reshape(layout.size[1], layout.size[0], 4)[::-1, :, :3]
         for i, name in enumerate(names):
-            alone = render_stills(load_scene(name), values, fps, [n - 1], size, ctx=ctx)[0]
+            alone = render_stills(ctx, load_scene(name), values, fps, [n - 1], size)[0]
             x, y = layout.origin(i)
             assert np.array_equal(frame[y:y + 36, x:x + 64], alone), name
-    finally:
-        ctx.release()
 
 
 def test_default_tiles_fill_a_1280x720_video():

@@ -4,13 +4,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from media import frames, video_stream
+from media import frames, render_scene, video_stream
 
 from audioviz.config import EncoderConfig, VideoConfig
 from audioviz.errors import EncoderError
 from audioviz.render import encoder as encoder_mod
-from audioviz.render.context import create_context
-from audioviz.render.video import render_video
+from audioviz.render.context import create_context, gl_context
 from audioviz.render.yuv import YuvConverter, supports
 from audioviz.scenes.registry import load_scene
 
@@ -62,9 +61,9 @@ def test_both_conversion_paths_give_the_same_video(tmp_path):
     video = VideoConfig(160, 96, Fraction(30))
     enc = EncoderConfig(codec="libx264", crf=12)
     decoded = {}
-    for convert in ("gl", "ffmpeg"):
+    for convert, fmt in (("gl", "yuv420p"), ("ffmpeg", "rgba")):
         out = tmp_path / f"{convert}.mp4"
-        render_video(load_scene("real"), values, out, video, enc, convert=convert)
+        render_scene(load_scene("real"), values, out, video, enc, fmt=fmt)
         v = video_stream(out)
         assert (v["pix_fmt"], v["width"], v["height"]) == ("yuv420p", 160, 96)
         assert v["color"].startswith("tv, bt709")
@@ -77,24 +76,31 @@ def test_both_conversion_paths_give_the_same_video(tmp_path):
 
 
 @pytest.mark.parametrize("software", [True, False])
-def test_auto_converts_where_it_is_cheapest(tmp_path, monkeypatch, software):
+def test_auto_converts_where_it_is_cheapest(monkeypatch, software):
     """On a software rasteriser swscale converts (texture fetches cost more there), on a GPU
-    the GL does; `auto` asks the context which it is."""
-    import audioviz.render.video as video_mod
+    the GL does, where the width lets the packed planes tile; `auto` asks the context."""
+    from audioviz.render import target
 
-    formats = []
-    real_encoder = video_mod.Encoder
+    monkeypatch.setattr(target, "is_software", lambda ctx: software)
+    with gl_context() as ctx:
+        assert target.frame_format(ctx, (64, 32)) == ("rgba" if software else "yuv420p")
+        assert target.frame_format(ctx, (854, 480)) == "rgba"  # 854 is no multiple of 8
+        assert target.frame_format(ctx, (64, 32), "ffmpeg") == "rgba"
+        assert target.frame_format(ctx, (64, 32), "gl") == "yuv420p"
 
-    def spy(*args, frame_format="rgba", **kwargs):
-        formats.append(frame_format)
-        return real_encoder(*args, frame_format=frame_format, **kwargs)
 
-    monkeypatch.setattr(video_mod, "Encoder", spy)
-    monkeypatch.setattr(video_mod, "is_software", lambda ctx: software)
-    values = np.full((3, 10), 0.5, np.float32)
-    render_video(load_scene("bar"), values, tmp_path / "v.mp4", VideoConfig(64, 32), EncoderConfig(codec="libx264"))
-    assert formats == ["rgba" if software else "yuv420p"]
-    assert len(frames(tmp_path / "v.mp4")) == 3
+@pytest.mark.parametrize("fmt", ["rgba", "yuv420p"])
+def test_pixel_buffers_read_back_the_same_frames(tmp_path, fmt):
+    """The ring of pixel buffers a GPU reads back through gives every frame, in order, exactly
+    as the direct read does (checked here on the software rasteriser, which can do both)."""
+    values = np.linspace(0, 1, 12 * 10, dtype=np.float32).reshape(12, 10)
+    video = VideoConfig(64, 32, Fraction(10))
+    enc = EncoderConfig(codec="libx264", crf=0, preset="ultrafast", x264_params="")
+    direct = render_scene(load_scene("saturn"), values, tmp_path / "direct.mp4", video, enc, fmt, pixel_buffers=False)
+    ring = render_scene(load_scene("saturn"), values, tmp_path / "ring.mp4", video, enc, fmt, pixel_buffers=True)
+    a, b = frames(direct, 64, 32), frames(ring, 64, 32)
+    assert len(a) == 12 and np.array_equal(a, b)
+    assert len({f.tobytes() for f in a}) > 6  # the frames differ from each other: order matters
 
 
 @pytest.fixture

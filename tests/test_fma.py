@@ -4,8 +4,8 @@ splits a classifier trains with (also labels from folders)."""
 import pytest
 
 from audioviz.errors import InputError, TrainingError
-from audioviz.extract.train_classifier import fma_labels, folder_labels
 from audioviz.fma import FMATrack, fma_track_id, in_subset, read_tracks
+from audioviz.training.labels import fma_labels, folder_labels
 
 # FMA's layout: column group, column name, then a row naming the index; free text with commas,
 # quotes and line breaks; a few rows that are broken in ways a 250 MB file can be

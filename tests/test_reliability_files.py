@@ -424,7 +424,8 @@ def test_a_failed_train_does_not_block_the_next_try_with_other_settings(tmp_path
 def test_a_last_checkpoint_that_is_not_one_is_one_line(tmp_path, corpus_dir):
     import torch
 
-    from audioviz.extract.train import TrainConfig, Trainer, check_run_folder
+    from audioviz.training.autoencoder import TrainConfig, Trainer
+    from audioviz.training.run_folder import check_run_folder
 
     run_dir = tmp_path / "run"
     config = TrainConfig.from_preset("tiny", epochs=1)
@@ -442,7 +443,7 @@ def test_a_last_checkpoint_that_is_not_one_is_one_line(tmp_path, corpus_dir):
 
 
 def prepare(corpus_dir: Path, cache: Path, max_segments: int | None = None):
-    from audioviz.extract.corpus import Corpus
+    from audioviz.training.dataset import Corpus
     from audioviz.extract.frontend import FrontendConfig
 
     return Corpus.prepare(corpus_dir, cache, FrontendConfig(), 0.25, 0, max_segments)
@@ -478,7 +479,7 @@ def test_a_damaged_training_cache_is_rebuilt_with_a_warning(tmp_path, corpus_dir
 # -- other side files ---------------------------------------------------------------------------------
 
 def test_fma_metadata_and_imagenet_weights_must_be_regular_files(tmp_path):
-    from audioviz.extract.train import make_trainer
+    from audioviz.training import make_trainer
     from audioviz.fma import tracks_csv
 
     meta = tmp_path / "fma_metadata"

@@ -470,7 +470,7 @@ def test_fuzzed_audio_fails_only_cleanly(fuzz_seeds, tiny_model, monkeypatch):
         path = folder / f"case.{ext}"
         path.write_bytes(data)
         try:
-            feats = extract_features(path, str(tiny_model), "cpu")
+            feats = extract_features(path, model=str(tiny_model), device="cpu")
         except InputError as e:  # the clean errors of item 1 (and nothing else)
             message = str(e)
             assert message.startswith(f"{path}: ") and "\n" not in message and "Traceback" not in message

@@ -284,12 +284,12 @@ def test_help_fits_80_columns_and_flags_take_no_value():
 
 
 def test_an_unexpected_failure_is_one_line_not_a_traceback(tmp_path, clip, tiny_model, monkeypatch):
-    import audioviz.pipeline
+    import audioviz.listen
 
     def broken(*args, **kwargs):
         raise RuntimeError("the flux capacitor\nis off")
 
-    monkeypatch.setattr(audioviz.pipeline, "map_features", broken)
+    monkeypatch.setattr(audioviz.listen, "map_features", broken)
     r = cli("render", clip, "-o", tmp_path / "v.mp4", *TINY, "--model", tiny_model)
     assert r.exit_code == 1
     assert one_error_line(r.stderr) == (

@@ -156,8 +156,9 @@ def test_an_interrupted_render_stops_at_once_and_leaves_nothing(tmp_path, long_s
 def test_an_interrupt_in_the_frame_loop_reaps_ffmpeg(tmp_path, rng):
     """In-process: the KeyboardInterrupt that Ctrl-C raises stops ffmpeg and waits for it, so no
     zombie child is left behind, and the temporary file is gone."""
+    from media import render_scene
+
     from audioviz.config import VideoConfig
-    from audioviz.render.video import render_video
     from audioviz.scenes.registry import load_scene
 
     scene = load_scene("bar")
@@ -171,7 +172,7 @@ def test_an_interrupt_in_the_frame_loop_reaps_ffmpeg(tmp_path, rng):
     scene.draw = interrupted
     before = {p["pid"] for p in processes() if p["ppid"] == os.getpid()}
     with pytest.raises(KeyboardInterrupt):
-        render_video(scene, rng.random((60, 10), dtype=np.float32), tmp_path / "v.mp4", VideoConfig(160, 96, 30))
+        render_scene(scene, rng.random((60, 10), dtype=np.float32), tmp_path / "v.mp4", VideoConfig(160, 96, 30))
     children = [p for p in processes() if p["ppid"] == os.getpid() and p["pid"] not in before]
     assert children == [], children  # neither running nor a zombie
     assert list(tmp_path.iterdir()) == []
@@ -335,13 +336,13 @@ def test_batch_stops_on_a_full_disk_with_one_message(tmp_path, three_tracks, tin
 
 def test_batch_stops_on_a_fatal_error_of_one_track_in_one_job(tmp_path, three_tracks, tiny_model, monkeypatch):
     """The same with one job, in-process: the disk fills up on the first track."""
-    from audioviz.batch import TrackRenderer
     from audioviz.errors import DiskFullError
+    from audioviz.session import Renderer
 
-    def full(self, source, output, progress=False):
+    def full(self, source, output, **options):
         raise DiskFullError(f"{output}: no space left on its disk (ffmpeg failed: No space left on device)")
 
-    monkeypatch.setattr(TrackRenderer, "render", full)
+    monkeypatch.setattr(Renderer, "render", full)
     out = tmp_path / "out"
     r = cli("batch", three_tracks, "-o", out, "--model", tiny_model, "--jobs", 1, "--json", *TINY)
     assert r.exit_code == 3

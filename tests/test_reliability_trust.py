@@ -111,13 +111,14 @@ def first_attempt_fails(monkeypatch):
 
 
 def test_the_software_fallback_renders_frames_and_warns_once(first_attempt_fails, capsys):
-    from audioviz.render.context import create_context, is_software, renderer, software_devices
+    from audioviz.render.context import create_context, gl_context, is_software, renderer, software_devices
     from audioviz.render.stills import render_stills
     from audioviz.scenes.registry import load_scene
 
     calls = first_attempt_fails
     values = np.tile(np.linspace(0.2, 0.9, 10, dtype="f4"), (3, 1))
-    img = render_stills(load_scene("bar"), values, 30, [2], (96, 54))[0]  # makes its own context
+    with gl_context() as ctx:
+        img = render_stills(ctx, load_scene("bar"), values, 30, [2], (96, 54))[0]
     assert img.shape == (54, 96, 3) and img.astype(int).std() > 3  # a real frame, bars and all
     err = capsys.readouterr().err
     assert err.count("warning:") == 1 and "eglInitialize failed (0x3001)" in err and "rendering in software" in err

@@ -5,19 +5,18 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from media import audio_seconds, audio_stream, frames, music_like, top_level_boxes, video_stream, write_audio
+from media import audio_seconds, audio_stream, frames, music_like, render_scene, top_level_boxes, video_stream, write_audio
 
 from audioviz.config import EncoderConfig, VideoConfig
 from audioviz.errors import EncoderError
 from audioviz.pipeline import render_params as _render_params
-from audioviz.render.video import render_video
 from audioviz.scenes.registry import load_scene
 
 SMALL = VideoConfig(160, 90, Fraction(30))
 
 
-def render_params(values, out, *args, **kwargs):
-    _render_params(values, out, *args, **kwargs)
+def render_params(values, out, scene="bar", video=SMALL, encoder=EncoderConfig(), **kwargs):
+    _render_params(values, out, scene=scene, video=video, encoder=encoder, **kwargs)
     return out
 
 
@@ -91,5 +90,5 @@ def test_a_failure_mid_render_leaves_no_partial_file(tmp_path, rng):
 
     scene.draw = flaky
     with pytest.raises(Explodes):
-        render_video(scene, walk(30, rng), tmp_path / "v.mp4", SMALL)
+        render_scene(scene, walk(30, rng), tmp_path / "v.mp4", SMALL)
     assert list(tmp_path.iterdir()) == []

@@ -10,9 +10,10 @@ from typer.testing import CliRunner
 
 from audioviz.cli import app
 from audioviz.errors import TrainingError
-from audioviz.extract.corpus import find_audio, validation_tracks
+from audioviz.extract.corpus import find_audio
 from audioviz.extract.registry import load_model
-from audioviz.extract.train import TrainConfig, Trainer
+from audioviz.training.autoencoder import TrainConfig, Trainer
+from audioviz.training.dataset import validation_tracks
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +113,7 @@ def test_no_audio_is_a_clear_error(tmp_path):
 
 def test_corpus_keeps_few_files_open(tmp_path, monkeypatch):
     """Each memory-mapped track holds a file descriptor: FMA's 25,000 tracks must not need 25,000."""
-    from audioviz.extract.corpus import Corpus, Track
+    from audioviz.training.dataset import Corpus, Track
 
     tracks = []
     for i in range(5):

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from audioviz.cli import app
 from audioviz.errors import TrainingError
 from audioviz.extract.registry import load_model
-from audioviz.extract.train import make_trainer
-from audioviz.extract.train_classifier import majority_vote, track_accuracy
+from audioviz.training import make_trainer
+from audioviz.training.votes import majority_vote, track_accuracy
 
 
 def test_track_accuracy_is_a_majority_vote_of_segments():

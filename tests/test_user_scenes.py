@@ -31,7 +31,7 @@ def ctx():
 
 def still(ctx, scene, values, size=(96, 54)):
     frames = np.tile(np.asarray(values, dtype="f4"), (3, 1))
-    img = render_stills(scene, frames, 30, [2], size, ctx=ctx)[0]
+    img = render_stills(ctx, scene, frames, 30, [2], size)[0]
     assert ctx.error == "GL_NO_ERROR"
     return img.astype(int)
 

@@ -1,1 +1,2 @@
-"""Feature extraction: MFCC frontend, the networks, the registry of bundled models, training."""
+"""Feature extraction: MFCC frontend, the networks, the registry of bundled models. Training
+them is audioviz.training's."""

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import N_PARAMS, Method, resolved
 from ..errors import ConfigError, ModelError
 from .scaling import KINDS, SCALINGS, Scaler
 
-N_PARAMS = 10
-METHODS = ("raw", "pca", "kmeans", "kmeans-pca")
+METHODS = resolved(Method)
 ORDERED = ("pca", "kmeans-pca")  # methods whose components come ordered by spread
 # PCA and K-Means see at most this many segments (a seeded sample); scalers see them all
 MAX_FIT_SEGMENTS = 100_000

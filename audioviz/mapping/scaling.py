@@ -12,8 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KINDS = ("standard", "minmax")
-SCALINGS = ("features", "across")
+from ..config import Scaler as ScalerKind
+from ..config import Scaling, resolved
+
+KINDS = resolved(ScalerKind)
+SCALINGS = resolved(Scaling)
 TARGET_MEAN, TARGET_STD = 0.5, 0.4
 
 

@@ -191,6 +191,16 @@ def create_context():
     return ctx
 
 
+@contextlib.contextmanager
+def gl_context():
+    """A context from `create_context`, released when the block ends."""
+    ctx = create_context()
+    try:
+        yield ctx
+    finally:
+        ctx.release()
+
+
 def renderer(ctx) -> str:
     """The GL renderer's name, e.g. "llvmpipe (LLVM 19.1.7, 256 bits)" or a GPU's."""
     return ctx.info.get("GL_RENDERER", "unknown")

@@ -11,20 +11,15 @@ labels, which never change, are applied from masks made once.
 from __future__ import annotations
 
 import math
-import os
-import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ..config import EncoderConfig, VideoConfig
+from ..config import VideoConfig
 from ..errors import ConfigError
-from ..files import atomic_write
 from ..scenes.base import Scene
-from .context import create_context
-from .encoder import Encoder
 from .sheet import draw_text, text_size
+from .target import Target
 
 GAP = 4  # pixels between tiles (even, so the frame stays even)
 BACKGROUND = (16, 16, 20)
@@ -141,9 +136,13 @@ class _Label:
         band[self.mask] = 255
 
 
-class GridRenderer:
-    """Set up every tile's scene and framebuffer on `ctx`; `render(f, t, dt, buf)` writes frame
-    f, composed, into `buf` (width x height RGBA, bottom row first, as GL reads)."""
+class GridFrames:
+    """A frame source (render/frames.py) of every tile's scene side by side: each set up on
+    `ctx` in its own framebuffer; a frame is composed, with the labels, into the caller's
+    buffer (width x height RGBA, bottom row first, as GL reads)."""
+
+    frame_format = "rgba"
+    pixel_buffers = False  # a frame is composed on the CPU from every tile's pixels
 
     def __init__(self, ctx, tiles: list[Tile], layout: GridLayout, seed: int = 0, caption: str = ""):
         if len(tiles) > layout.cells:
@@ -151,13 +150,19 @@ class GridRenderer:
         self.ctx, self.tiles, self.layout = ctx, tiles, layout
         tw, th = layout.tile
         self.size = layout.size
-        self.fbos = []
-        for tile in tiles:
-            fbo = ctx.framebuffer([ctx.renderbuffer(layout.tile, 4)], ctx.depth_renderbuffer(layout.tile))
-            self.fbos.append(fbo)
-            _ = ctx.error  # see render/stills.py: a harmless flag from re-binding a released framebuffer
-            fbo.use()
-            tile.scene.setup(ctx, layout.tile, seed)
+        self.frame_bytes = self.size[0] * self.size[1] * 4
+        self.n_frames = min(len(t.values) for t in tiles)
+        self.targets: list[Target] = []
+        self.attached: list[Scene] = []
+        try:
+            for tile in tiles:
+                self.targets.append(Target(ctx, layout.tile))
+                self.targets[-1].use()
+                tile.scene.attach(ctx, layout.tile, seed)
+                self.attached.append(tile.scene)
+        except BaseException:
+            self.release()
+            raise
         self._pixels = bytearray(tw * th * 4)
         self._tile_view = np.frombuffer(self._pixels, np.uint8).reshape(th, tw, 4)
         scale = label_scale(layout.tile)
@@ -182,17 +187,21 @@ class GridRenderer:
         y0, x0 = y + max(0, (h - ch) // 2), x + max(0, (w - cw) // 2)
         self.background[::-1][y0:y0 + ch, x0:x0 + cw, :3][cap.mask] = (200, 200, 205)
 
-    def render(self, f: int, t: float, dt: float, buf) -> None:
-        frame = np.frombuffer(buf, np.uint8).reshape(self.size[1], self.size[0], 4)
-        frame[...] = self.background
-        for tile, fbo in zip(self.tiles, self.fbos):
-            fbo.use()
+    def draw(self, f: int, t: float, dt: float) -> None:
+        for tile, target in zip(self.tiles, self.targets):
+            target.use()
             self._reset()
             tile.scene.draw(t, dt, tile.values[f])
+
+    def read_into(self, buf) -> None:
+        """The tiles drawn last, read back and composed into `buf` (all are drawn before any is
+        read, so the software rasteriser works on one while the next is submitted)."""
+        frame = np.frombuffer(buf, np.uint8).reshape(self.size[1], self.size[0], 4)
+        frame[...] = self.background
         tw, th = self.layout.tile
         H = self.size[1]
-        for i, fbo in enumerate(self.fbos):
-            fbo.read_into(self._pixels, components=4)
+        for i, target in enumerate(self.targets):
+            target.read_into(self._pixels)
             x, y = self.layout.origin(i)
             frame[H - y - th:H - y, x:x + tw] = self._tile_view  # bottom-up rows, like the tile's
         top_down = frame[::-1]
@@ -210,50 +219,8 @@ class GridRenderer:
         self.ctx.front_face = "ccw"
 
     def release(self) -> None:
-        for fbo in self.fbos:
-            fbo.release()
-        self.fbos = []
-
-
-def render_grid_video(
-    tiles: list[Tile],
-    layout: GridLayout,
-    output: str | os.PathLike,
-    fps=30,
-    encoder: EncoderConfig = EncoderConfig(),
-    audio: str | os.PathLike | None = None,
-    seed: int = 0,
-    progress: bool = False,
-    ctx=None,
-    caption: str = "",
-) -> dict:
-    """Render the tiles side by side, one frame per row of their values, into one MP4 with
-    `audio`; written beside `output` under a temporary name and renamed when complete."""
-    from tqdm import tqdm
-
-    output = Path(output)
-    video = VideoConfig(*layout.size, fps)
-    n_frames = min(len(t.values) for t in tiles)
-    spf = video.fps.denominator / video.fps.numerator
-    t0 = time.perf_counter()
-    own_ctx = ctx is None
-    ctx = create_context() if own_ctx else ctx
-    grid = None
-    try:
-        grid = GridRenderer(ctx, tiles, layout, seed, caption)
-        t_setup = time.perf_counter() - t0
-        with atomic_write(output, "video") as tmp, Encoder(tmp, video, encoder, n_frames,
-                                                           None if audio is None else Path(audio), target=output) as enc:
-            with tqdm(total=n_frames, desc="render", unit="frame", disable=not progress, leave=False) as bar:
-                for f in range(n_frames):
-                    buf = enc.acquire()
-                    grid.render(f, f * spf, spf, buf)
-                    enc.submit(buf)
-                    bar.update(1)
-            enc.finish()
-    finally:
-        if grid is not None:
-            grid.release()
-        if own_ctx:
-            ctx.release()
-    return {"frames": n_frames, "setup": round(t_setup, 4), "loop": round(time.perf_counter() - t0 - t_setup, 4)}
+        for scene in self.attached:
+            scene.release()
+        for target in self.targets:
+            target.release()
+        self.attached, self.targets = [], []

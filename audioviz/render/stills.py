@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..scenes.base import Scene
-from .context import create_context
+from .frames import SceneFrames
 
 # frames per second at which stills step through time: enough for integrated speeds to land
 # where the video's do; a long song takes bigger steps, so that no preview needs more than
@@ -46,34 +46,22 @@ def evenly_spread(n_frames: int, count: int) -> list[int]:
     return sorted({min(n_frames - 1, math.floor((i + 0.5) * n_frames / count)) for i in range(count)})
 
 
-def render_stills(scene: Scene, values: np.ndarray, fps: float, picks: list[int], size: tuple[int, int],
-                  seed: int = 0, ctx=None) -> list[np.ndarray]:
-    """Step `scene` through `values` (F, 10) at `fps`; return the frames at `picks` as (h, w, 3)
-    uint8 images, top row first."""
-    own = ctx is None
-    ctx = create_context() if own else ctx
-    fbo = None
+def render_stills(ctx, scene: Scene, values: np.ndarray, fps: float, picks: list[int], size: tuple[int, int],
+                  seed: int = 0) -> list[np.ndarray]:
+    """Step `scene` on `ctx` through `values` (F, 10) at `fps`; return the frames at `picks` as
+    (h, w, 3) uint8 images, top row first."""
+    source = SceneFrames(ctx, scene, values[: max(picks) + 1], size, seed)
+    wanted, out = set(picks), {}
+    rgba = bytearray(source.frame_bytes)
     try:
-        fbo = ctx.framebuffer([ctx.renderbuffer(size, 4)], ctx.depth_renderbuffer(size))
-        # making a framebuffer re-binds the previous one; when that was released (an earlier
-        # sheet on this context) GL flags a harmless INVALID_OPERATION: reading clears it
-        _ = ctx.error
-        fbo.use()
-        scene.setup(ctx, size, seed)
-        wanted, out = set(picks), {}
-        values = np.ascontiguousarray(values, dtype=np.float32)
-        for f in range(max(picks) + 1):
-            fbo.use()
+        for f in range(source.n_frames):
             # frames nobody sees still advance the scene's state, but rasterise one pixel
             ctx.scissor = None if f in wanted else (0, 0, 1, 1)
-            scene.draw(f / fps, 1 / fps, values[f])
+            source.draw(f, f / fps, 1 / fps)
             if f in wanted:
-                rgba = np.frombuffer(fbo.read(components=4), np.uint8).reshape(size[1], size[0], 4)
-                out[f] = rgba[::-1, :, :3].copy()
+                source.read_into(rgba)
+                out[f] = np.frombuffer(rgba, np.uint8).reshape(size[1], size[0], 4)[::-1, :, :3].copy()
         return [out[f] for f in picks]
     finally:
         ctx.scissor = None
-        if own:
-            ctx.release()
-        elif fbo is not None:
-            fbo.release()
+        source.release()

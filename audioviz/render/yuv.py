@@ -110,18 +110,12 @@ class YuvConverter:
         self._chroma.read_into(buf, components=4, attachment=1, write_offset=w * h + quarter)
 
     def release(self) -> None:
+        from .target import free_framebuffer
+
         for fbo in (self.fbo, self._luma, self._chroma):
-            release_framebuffer(fbo)
+            free_framebuffer(self.ctx, fbo)
         for vao, _ in self._passes:
-            vao.program.release()
+            program = vao.program
             vao.release()
+            program.release()
         self._quad.release()
-
-
-def release_framebuffer(fbo) -> None:
-    """The framebuffer and its attachments: a batch worker renders thousands of tracks on one
-    context, and released framebuffers do not free their textures."""
-    for attachment in (*fbo.color_attachments, fbo.depth_attachment):
-        if attachment is not None:
-            attachment.release()
-    fbo.release()

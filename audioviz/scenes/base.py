@@ -15,9 +15,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..config import N_PARAMS
 from ..errors import SceneError
-
-N_PARAMS = 10
 
 # Every program gets this contract; a scene's own GLSL begins at its line 1 (see #line).
 HEADER = """#version 330 core
@@ -57,6 +56,42 @@ def _compile_error(err: Exception, sources: dict[str, str]) -> SceneError:
     return SceneError(f"{sources.get(stage, 'shader')}: {first}")
 
 
+class Recording:
+    """A GL context as a scene sees it: everything it makes through it (programs, buffers,
+    vertex arrays, textures, ...) is recorded, so that `Scene.release` frees all of it; every
+    other attribute is the context's own."""
+
+    MAKERS = frozenset({
+        "program", "buffer", "vertex_array", "simple_vertex_array", "texture", "texture_array", "texture3d",
+        "texture_cube", "depth_texture", "renderbuffer", "depth_renderbuffer", "framebuffer",
+        "simple_framebuffer", "sampler", "query", "compute_shader",
+    })
+
+    def __init__(self, ctx):
+        object.__setattr__(self, "_ctx", ctx)
+        object.__setattr__(self, "made", [])
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._ctx, name)
+        if name not in self.MAKERS:
+            return attr
+
+        def make(*args, **kwargs):
+            obj = attr(*args, **kwargs)
+            self.made.append(obj)
+            return obj
+
+        return make
+
+    def __setattr__(self, name: str, value) -> None:  # ctx.blend_func = ..., ctx.scissor = ...
+        setattr(self._ctx, name, value)
+
+    def release(self) -> None:
+        """Free what was made, newest first (a vertex array before its program and buffers)."""
+        while self.made:
+            self.made.pop().release()
+
+
 class Scene:
     """Subclass, name it, declare exactly ten params, build in `setup`, draw in `draw`."""
 
@@ -64,6 +99,8 @@ class Scene:
     description: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
     importance: ClassVar[tuple[str, ...]] = ()  # parameter names, most important first
+
+    _gl: Recording | None = None
 
     # -- the contract ---------------------------------------------------------------------
     def setup(self, ctx, size: tuple[int, int], seed: int) -> None:
@@ -73,6 +110,22 @@ class Scene:
     def draw(self, t: float, dt: float, values: np.ndarray) -> None:
         """Render one frame into the bound framebuffer. `values`: float32 (10,) in [0, 1]."""
         raise NotImplementedError
+
+    def release(self) -> None:
+        """Free the GL objects the scene made. By default every object made through the context
+        `setup` was given (see `attach`); a scene that holds GL objects made some other way
+        frees those too, then calls this."""
+        if self._gl is not None:
+            self._gl.release()
+            self._gl = None
+
+    # -- its life on a context ---------------------------------------------------------------
+    def attach(self, ctx, size: tuple[int, int], seed: int) -> None:
+        """Set the scene up on `ctx`, recording what it makes there for `release`: how frame
+        sources start a scene (render/frames.py)."""
+        self.release()
+        self._gl = Recording(ctx)
+        self.setup(self._gl, size, seed)
 
     # -- declared metadata ------------------------------------------------------------------
     @classmethod

@@ -28,6 +28,7 @@ nothing in it is computed per pixel beyond interpolation.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -166,6 +167,18 @@ def build_crystals(rng: np.random.Generator):
     return np.array(roots), np.array(rows, dtype="f4"), np.array(edges, dtype="f4")
 
 
+@functools.lru_cache(maxsize=4)
+def grown(seed: int):
+    """The crystals a seed grows (build_crystals), their starting angles (read-only arrays)
+    and the generator's state after them: made once a seed, as they take 0.2 s of numpy and a
+    batch sets the scene up for every track."""
+    rng = np.random.default_rng(seed)
+    arrays = (*build_crystals(rng), rng.random(3) * 2 * math.pi)
+    for a in arrays:
+        a.setflags(write=False)
+    return (*arrays, rng.bit_generator.state)
+
+
 def reach(roots: np.ndarray, rows: np.ndarray) -> float:
     """How far the farthest crystal tip lies from the centre with every group at full size."""
     return float(np.linalg.norm(rows[:, :3] + roots[rows[:, 3].astype(int)], axis=1).max())
@@ -207,9 +220,10 @@ class CrystalsScene(Scene):
     def setup(self, ctx, size, seed):
         self.ctx = ctx
         w, h = size
-        rng = np.random.default_rng(seed)
-        roots, rows, edges = build_crystals(rng)
-        self.angles = rng.random(3) * 2 * math.pi
+        roots, rows, edges, angles, after = grown(seed)
+        self.angles = angles.copy()
+        rng = np.random.default_rng()
+        rng.bit_generator.state = after  # the star field draws on from where the crystals stopped
 
         # far enough that the whole set fits the narrower side, whichever way it has turned
         tan_y = math.tan(FOVY / 2)

@@ -1,0 +1,193 @@
+"""The one frame loop: frames drawn by a frame source, read back, and written as a video.
+
+A frame source draws numbered frames on a GL context and reads each back (`SceneFrames`: one
+scene driven by its per-frame values; render/grid.py's `GridFrames`: a comparison of tiles).
+`write_video` owns everything around it: the temporary file beside the target and its rename
+when the video is complete, the encoder, the timings, and the way frames leave the GL:
+
+- straight into the encoder's buffer on a software rasteriser, which rasterises the frame
+  during the read anyway (a pixel buffer would only add a copy);
+- through a ring of pixel buffers on a GPU, so that frame f is read back while frame f+1 is
+  drawn.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ..config import EncoderConfig, VideoConfig
+from ..files import atomic_write
+from ..scenes.base import Scene
+from .context import is_software
+from .encoder import Encoder
+from .target import RGBA, Target
+
+RING = 2  # pixel buffers in flight: the frame being read while the next is drawn
+
+
+class FrameSource(Protocol):
+    ctx: object
+    size: tuple[int, int]
+    frame_format: str  # "rgba" (GL's bottom-up rows) or "yuv420p" (top-down)
+    frame_bytes: int
+    n_frames: int
+    pixel_buffers: bool  # whether read_into can fill a GL pixel buffer (one target, no CPU work)
+
+    def draw(self, f: int, t: float, dt: float) -> None: ...
+
+    def read_into(self, buf) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class SceneFrames:
+    """`scene` set up on `ctx` at `size` and drawn from per-frame `values` (F, 10), into a
+    target read back as `fmt` (render/target.py `frame_format`)."""
+
+    pixel_buffers = True
+
+    def __init__(self, ctx, scene: Scene, values: np.ndarray, size: tuple[int, int], seed: int = 0,
+                 fmt: str = RGBA):
+        self.ctx, self.scene, self.size = ctx, scene, size
+        self.values = np.ascontiguousarray(values, dtype=np.float32)
+        self.n_frames = len(self.values)
+        self.target = Target(ctx, size, fmt)
+        self.frame_format, self.frame_bytes = fmt, self.target.frame_bytes
+        try:
+            self.target.use()
+            scene.attach(ctx, size, seed)
+        except BaseException:
+            self.release()
+            raise
+
+    def draw(self, f: int, t: float, dt: float) -> None:
+        self.target.use()
+        self.scene.draw(t, dt, self.values[f])
+
+    def read_into(self, buf) -> None:
+        self.target.read_into(buf)
+
+    def release(self) -> None:
+        self.scene.release()
+        self.target.release()
+
+
+@dataclass(frozen=True)
+class FrameTimings:
+    """Where the frame loop's wall time went (seconds)."""
+
+    draw: float  # Python side of the draw (GL command submission)
+    readback: float  # reading pixels back: on llvmpipe this is where the frame is rasterised
+    encoder_wait: float  # waiting for a free buffer: time the encoder was the bottleneck
+    finish: float  # draining the last frames and writing the video's index (faststart)
+
+    def as_dict(self) -> dict:
+        return {k: round(v, 4) for k, v in self.__dict__.items()}
+
+
+class _Direct:
+    """Each frame read into the encoder's next free buffer."""
+
+    def __init__(self, source: FrameSource, enc: Encoder):
+        self.source, self.enc = source, enc
+        self.read = self.wait = 0.0
+
+    def push(self) -> None:
+        a = time.perf_counter()
+        buf = self.enc.acquire()
+        b = time.perf_counter()
+        self.source.read_into(buf)
+        self.enc.submit(buf)
+        self.wait += b - a
+        self.read += time.perf_counter() - b
+
+    def drain(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
+class _PixelBufferRing(_Direct):
+    """Each frame read into a GL pixel buffer, and copied out to the encoder only after the
+    next frame is drawn: on a GPU the read runs meanwhile."""
+
+    def __init__(self, source: FrameSource, enc: Encoder, depth: int = RING):
+        super().__init__(source, enc)
+        self.buffers = [source.ctx.buffer(reserve=source.frame_bytes) for _ in range(depth)]
+        self.pending: deque = deque()
+        self.next = 0
+
+    def push(self) -> None:
+        if len(self.pending) == len(self.buffers):
+            self._copy_out()
+        pbo = self.buffers[self.next]
+        self.next = (self.next + 1) % len(self.buffers)
+        a = time.perf_counter()
+        self.source.read_into(pbo)
+        self.read += time.perf_counter() - a
+        self.pending.append(pbo)
+
+    def _copy_out(self) -> None:
+        a = time.perf_counter()
+        buf = self.enc.acquire()
+        b = time.perf_counter()
+        self.pending.popleft().read_into(buf)
+        self.enc.submit(buf)
+        self.wait += b - a
+        self.read += time.perf_counter() - b
+
+    def drain(self) -> None:
+        while self.pending:
+            self._copy_out()
+
+    def release(self) -> None:
+        for pbo in self.buffers:
+            pbo.release()
+
+
+def write_video(
+    source: FrameSource,
+    output: str | os.PathLike,
+    video: VideoConfig,
+    encoder: EncoderConfig,
+    audio: str | os.PathLike | None = None,
+    progress: bool = False,
+    pixel_buffers: bool | None = None,
+) -> FrameTimings:
+    """Draw every frame of `source` and write them, with `audio`, to `output`, which appears
+    only when complete (an error or Ctrl-C never leaves half a file there). `pixel_buffers`:
+    read back through a ring of GL pixel buffers (None: where the source can and the GL is a
+    GPU's)."""
+    from tqdm import tqdm
+
+    n_frames, spf = source.n_frames, video.fps.denominator / video.fps.numerator
+    if pixel_buffers is None:
+        pixel_buffers = source.pixel_buffers and not is_software(source.ctx)
+    audio = None if audio is None else Path(audio)
+    t_draw = 0.0
+    with atomic_write(Path(output), "video") as tmp, Encoder(tmp, video, encoder, n_frames, audio,
+                                                             frame_format=source.frame_format, target=output) as enc:
+        reader = _PixelBufferRing(source, enc) if pixel_buffers else _Direct(source, enc)
+        try:
+            with tqdm(total=n_frames, desc="render", unit="frame", disable=not progress, leave=False) as bar:
+                for f in range(n_frames):
+                    a = time.perf_counter()
+                    source.draw(f, f * spf, spf)
+                    t_draw += time.perf_counter() - a
+                    reader.push()
+                    bar.update(1)
+            e = time.perf_counter()
+            reader.drain()
+        finally:
+            reader.release()
+        enc.finish()
+        t_finish = time.perf_counter() - e
+    return FrameTimings(t_draw, reader.read, reader.wait, t_finish)

@@ -1,0 +1,230 @@
+"""A render session: the model and its fitted mapping, the scene and a GL context, loaded once
+and used for any number of songs. Every front end renders through one: `render_file`,
+`preview_file`, the batch's workers.
+
+    with audioviz.Renderer(audioviz.RenderConfig(model="vgg16", scene="real")) as r:
+        for song in songs:
+            r.render(song, song.with_suffix(".mp4"))
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .audio import check_readable
+from .config import EncoderConfig, RenderConfig, TimelineConfig
+from .errors import ConfigError
+from .files import default_output, output_file
+from .listen import Listener, Params
+from .mapping.timeline import frame_count, frame_values
+
+if TYPE_CHECKING:  # torch loads with the model, not with this module
+    from .extract.features import Features
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    output: str
+    audio_seconds: float
+    video_seconds: float
+    frames: int
+    fps: float
+    size: str
+    model: str
+    layer: str
+    scene: str
+    mapping: dict
+    encoder: str
+    renderer: str
+    segments: int
+    wall_seconds: float
+    realtime_factor: float
+    timings: dict
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    output: str
+    frames: int
+    cell: str  # width x height of each frame on the sheet
+    times: list  # seconds into the song of each frame
+    wall_seconds: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_inputs(
+    audio: str | os.PathLike, model: str, layer: str | None = None, fit: str = "model", scene: str | None = None,
+) -> tuple[Path, ...]:
+    """What can be checked in milliseconds, before seconds go into loading torch and a model:
+    the audio file, the model's name or file (and a bundled model's layer), a fitted mapping
+    file named by `fit`. Returns the files a run reads (none of them may be its output): the
+    audio, and the checkpoint, fitted mapping and scene files the user gave."""
+    from .extract.registry import check_model
+    from .mapping.fitted import FittedMapping
+    from .scenes.user import is_user_scene
+
+    files = [check_readable(audio)]
+    if (checkpoint := check_model(model, layer)) is not None:
+        files.append(checkpoint)
+    if fit not in ("model", "track"):
+        files.append(FittedMapping.locate(fit))
+    if scene is not None and is_user_scene(scene):
+        files.append(Path(scene))
+    return tuple(files)
+
+
+def frame_params(values: np.ndarray, features: Features, fps: Fraction, timeline: TimelineConfig) -> np.ndarray:
+    """(frames, 10) parameters for the frames at `fps` of the audio that `features` cover, from
+    one row of `values` per segment."""
+    n_frames = frame_count(features.duration, fps)
+    return frame_values(values, features.centres, features.starts, n_frames, fps, timeline.interpolate,
+                        timeline.smoothing)
+
+
+class Renderer:
+    """The model, its fitted mapping, the scene and a GL context of `config`, loaded once.
+    `threads`: torch's threads (several workers sharing the cores each take their share)."""
+
+    def __init__(self, config: RenderConfig = RenderConfig(), *, threads: int = 0):
+        from .render.context import create_context
+        from .scenes.registry import scene_class
+
+        t0 = time.perf_counter()
+        self.config = config
+        self.scene_cls = scene_class(config.scene)
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        self.ctx = create_context()  # first: a machine without EGL hears so before a model loads
+        try:
+            c = config
+            self.listener = Listener(c.model, layer=c.layer, device=c.device, mapping=c.mapping, seed=c.seed,
+                                     start=c.start, duration=c.duration)
+        except BaseException:
+            self.close()
+            raise
+        self._encoder: EncoderConfig | None = None
+        self.load_seconds = time.perf_counter() - t0
+
+    def __enter__(self) -> Renderer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.ctx is not None:
+            self.ctx.release()
+            self.ctx = None
+
+    @property
+    def encoder(self) -> EncoderConfig:
+        """The encoder settings with the codec resolved and x264's parameters checked (once)."""
+        if self._encoder is None:
+            from .render.encoder import resolve_encoder
+
+            self._encoder = resolve_encoder(self.config.encoder)
+        return self._encoder
+
+    def use_mapping(self, fit: str) -> None:
+        """Map with `fit` (model, track or a fitted mapping file) from now on."""
+        self.config = replace(self.config, mapping=replace(self.config.mapping, fit=fit))
+        self.listener.use_mapping(self.config.mapping)
+
+    def features(self, audio: str | os.PathLike, *, progress: bool = False) -> Features:
+        return self.listener.features(audio, progress)
+
+    def params(self, audio: str | os.PathLike, *, progress: bool = False) -> Params:
+        return self.listener.params(self.features(audio, progress=progress), self.scene_cls)
+
+    def _checked_output(self, audio, output, default_suffix: str, overwrite: bool, what: str) -> tuple[Path, Path]:
+        """(the output as asked for, where it will be written), refused now if it cannot be."""
+        c = self.config
+        inputs = check_inputs(audio, c.model, c.layer, c.mapping.fit, c.scene)
+        requested = Path(output) if output is not None else default_output(audio, default_suffix)
+        return requested, output_file(requested, overwrite=overwrite, inputs=inputs, what=what)
+
+    def render(self, audio: str | os.PathLike, output: str | os.PathLike | None = None, *,
+               overwrite: bool = False, progress: bool = False) -> RenderResult:
+        """A music video of `audio` (the part that config.start and config.duration pick) at
+        `output` (default: ./<name>.mp4), which appears only when complete; an existing file
+        is replaced only with `overwrite`."""
+        from .render.context import renderer
+        from .render.encoder import container
+        from .render.frames import SceneFrames, write_video
+        from .render.target import frame_format
+
+        c = self.config
+        t0 = time.perf_counter()
+        requested, target = self._checked_output(audio, output, ".mp4", overwrite, "video")
+        container(requested)
+        encoder = self.encoder
+        track = self.listener.decode(audio, progress)
+        encoder = replace(encoder, audio_start=c.start, audio_nonfinite=track.nonfinite)
+        t_decode = time.perf_counter()
+        feats = self.listener.features(track, progress)
+        duration = track.duration
+        del track  # the samples (635 MB for an hour) are not needed while the frames render
+        t_extract = time.perf_counter()
+        params = self.listener.params(feats, self.scene_cls)
+        per_frame = frame_params(params.values, feats, c.video.fps, c.timeline)
+        t_map = time.perf_counter()
+        source = SceneFrames(self.ctx, self.scene_cls(), per_frame, c.video.size, c.seed,
+                             frame_format(self.ctx, c.video.size))
+        t_setup = time.perf_counter()
+        try:
+            loop = write_video(source, target, c.video, encoder, audio, progress)
+        finally:
+            source.release()
+        wall = time.perf_counter() - t0
+        n_frames, fps = len(per_frame), c.video.fps
+        return RenderResult(
+            output=str(requested), audio_seconds=round(duration, 4),
+            video_seconds=round(n_frames * fps.denominator / fps.numerator, 4), frames=n_frames, fps=float(fps),
+            size=f"{c.video.width}x{c.video.height}", model=c.model, layer=self.listener.extractor.layer,
+            scene=c.scene, mapping=params.mapping, encoder=encoder.codec, renderer=renderer(self.ctx),
+            segments=len(feats.values), wall_seconds=round(wall, 3), realtime_factor=round(duration / wall, 3),
+            timings={"decode": round(t_decode - t0, 4), "extract": round(t_extract - t_decode, 4),
+                     "map": round(t_map - t_extract, 4), "setup": round(t_setup - t_map, 4), **loop.as_dict()},
+        )
+
+    def preview(self, audio: str | os.PathLike, output: str | os.PathLike | None = None, *, columns: int = 4,
+                rows: int = 3, cell: int = 480, overwrite: bool = False, progress: bool = False) -> PreviewResult:
+        """A contact sheet of `audio` at `output` (default ./<name>-preview.png): columns x
+        rows frames spread over the song, each labelled with its time; no video is encoded."""
+        from .render.sheet import grid, label, mmss, write_png
+        from .render.stills import cell_size, evenly_spread, render_stills, step_fps
+
+        c = self.config
+        t0 = time.perf_counter()
+        if not (1 <= columns <= 16 and 1 <= rows <= 16):
+            raise ConfigError(f"a sheet of {columns}x{rows} frames is out of range; use 1 to 16 of each")
+        requested, target = self._checked_output(audio, output, "-preview.png", overwrite, "image")
+        if target.suffix.lower() != ".png":  # never a PNG under another name
+            raise ConfigError(f"{requested}: a contact sheet is a PNG image; give the name .png")
+        params = self.params(audio, progress=progress)
+        fps = step_fps(params.features.duration)
+        per_frame = frame_params(params.values, params.features, fps, c.timeline)
+        picks = evenly_spread(len(per_frame), columns * rows)
+        size = cell_size(c.video.size, cell)
+        stills = render_stills(self.ctx, self.scene_cls(), per_frame, float(fps), picks, size, c.seed)
+        for img, f in zip(stills, picks):  # labelled with the time in the song, whatever part of it is shown
+            label(img, mmss(c.start + f / fps), scale=max(2, size[0] // 240))
+        title = (f"{Path(audio).name}   scene {self.scene_cls.name}   model {self.listener.extractor.title}   "
+                 f"mapping {params.mapping['method']}")
+        write_png(target, grid(stills, columns, title=title))
+        return PreviewResult(str(requested), len(stills), f"{size[0]}x{size[1]}",
+                             [round(c.start + float(f / fps), 2) for f in picks], round(time.perf_counter() - t0, 3))
