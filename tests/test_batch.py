@@ -170,15 +170,15 @@ def test_complete_means_a_whole_mp4(tmp_path):
 
 
 def test_a_video_finished_as_the_batch_stopped_counts_only_when_new_and_whole(tmp_path):
-    from audioviz.batch import _finished_since
+    from audioviz.batch.folder import finished_since
 
     video, cut = one_second_mp4(tmp_path / "v.mp4"), tmp_path / "cut.mp4"
     cut.write_bytes(video.read_bytes()[:-100])
     now = time.time()
-    assert _finished_since(video, now - 60)
-    assert not _finished_since(video, now + 60)  # there before the batch began: not this run's
-    assert not _finished_since(cut, now - 60)
-    assert not _finished_since(tmp_path / "missing.mp4", now - 60)
+    assert finished_since(video, now - 60)
+    assert not finished_since(video, now + 60)  # there before the batch began: not this run's
+    assert not finished_since(cut, now - 60)
+    assert not finished_since(tmp_path / "missing.mp4", now - 60)
 
 
 @pytest.mark.parametrize("args,message", [
