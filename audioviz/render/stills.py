@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..config import N_PARAMS
 from ..scenes.base import Scene
 from .frames import SceneFrames
 
@@ -30,8 +31,8 @@ def parameter_sweep(n: int, fps: float = 30.0) -> np.ndarray:
     """(n, 10) values in [0, 1]: each parameter a slow sinusoid of its own period and phase, so
     that over a few seconds every parameter visits its whole range."""
     t = np.arange(n)[:, None] / fps
-    periods = np.linspace(3.0, 9.0, 10)[None, :]
-    return (0.5 + 0.5 * np.sin(2 * np.pi * t / periods + np.arange(10)[None, :])).astype("f4")
+    periods = np.linspace(3.0, 9.0, N_PARAMS)[None, :]
+    return (0.5 + 0.5 * np.sin(2 * np.pi * t / periods + np.arange(N_PARAMS)[None, :])).astype("f4")
 
 
 def cell_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:

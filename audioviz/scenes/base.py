@@ -23,8 +23,8 @@ HEADER = """#version 330 core
 uniform float u_time;        // seconds since the start of the video: frame / fps
 uniform float u_dt;          // seconds per frame
 uniform vec2 u_resolution;   // framebuffer size in pixels
-uniform float u_params[10];  // the scene's parameters, each in [0, 1]
-"""
+uniform float u_params[{n}];  // the scene's parameters, each in [0, 1]
+""".format(n=N_PARAMS)
 
 
 @dataclass(frozen=True)
