@@ -3,13 +3,12 @@
 import functools
 import json
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from .config import Device, RenderConfig
+from .config import Device, LabelSource, Optimizer, Preset, RenderConfig, Subset
 from .errors import AudiovizError
 from .options import (
     CLIP,
@@ -245,28 +244,6 @@ def analyze(
             typer.echo(f"skipped {line}", err=True)
 
 
-class Preset(str, Enum):
-    compact = "compact"
-    paper = "paper"
-    tiny = "tiny"
-
-
-class Optimizer(str, Enum):
-    adam = "adam"
-    sgd = "sgd"
-
-
-class LabelsFrom(str, Enum):
-    folders = "folders"
-    fma = "fma"
-
-
-class Subset(str, Enum):
-    small = "small"
-    medium = "medium"
-    large = "large"
-
-
 @app.command()
 @handles_errors
 def train(
@@ -284,7 +261,7 @@ def train(
     bypass_dropout: Annotated[Optional[float], typer.Option(help="Autoencoders: share of batches trained through the code alone (default: from the preset).")] = None,
     fma_metadata: Annotated[Optional[Path], typer.Option(help="Classifiers: FMA's metadata folder (with tracks.csv); labels are FMA's top genres, splits FMA's own.")] = None,
     subset: Annotated[Optional[Subset], typer.Option(help="Classifiers with FMA: keep the tracks of this subset (medium includes small).")] = None,
-    labels_from: Annotated[Optional[LabelsFrom], typer.Option(help="Classifiers: fma (needs --fma-metadata) or folders (the first folder under DATA_DIR names each file's class). Default: fma when --fma-metadata is given.")] = None,
+    labels_from: Annotated[Optional[LabelSource], typer.Option(help="Classifiers: fma (needs --fma-metadata) or folders (the first folder under DATA_DIR names each file's class). Default: fma when --fma-metadata is given.")] = None,
     balance: Annotated[Optional[bool], typer.Option("--balance/--no-balance", help="Classifiers: weight the loss so that every class counts equally (default: from the preset).", show_default=False)] = None,
     pretrained: Annotated[bool, typer.Option("--pretrained", help="Classifiers: start from torchvision's ImageNet weights in torch's cache (never downloaded; needs --preset paper).")] = False,
     pretrained_file: Annotated[Optional[Path], typer.Option(help="Classifiers: start from this ImageNet weights file (torchvision's format).")] = None,

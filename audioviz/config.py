@@ -57,6 +57,34 @@ class Codec(str, Enum):
         return {"auto": "auto", "x264": "libx264", "nvenc": "h264_nvenc"}[self.value]
 
 
+class Preset(str, Enum):
+    """A training preset: the size and schedule of the networks (training/ says what each is)."""
+
+    compact = "compact"
+    paper = "paper"
+    tiny = "tiny"
+
+
+class Optimizer(str, Enum):
+    adam = "adam"
+    sgd = "sgd"
+
+
+class LabelSource(str, Enum):
+    """Where a genre classifier's labels come from."""
+
+    folders = "folders"  # the first folder under the music folder names each file's class
+    fma = "fma"  # FMA's metadata
+
+
+class Subset(str, Enum):
+    """FMA's subsets; each larger one holds the smaller ones."""
+
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
 def resolved(choices: type[Enum]) -> tuple[str, ...]:
     """A choice's values but `auto`: what is left once auto is decided."""
     return tuple(c.value for c in choices if c.value != "auto")

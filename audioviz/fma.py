@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import Subset, resolved
 from .errors import InputError
 
 TRACKS_CSV = "tracks.csv"
@@ -25,7 +26,7 @@ SPLIT_COLUMN = ("set", "split")
 SUBSET_COLUMN = ("set", "subset")
 SPLITS = ("training", "validation", "test")
 # each subset holds the smaller ones: fma_medium's folder has fma_small's tracks too
-SUBSETS = ("small", "medium", "large")
+SUBSETS = resolved(Subset)
 _FMA_NAME = re.compile(r"^\d+$")
 # some free-text fields (artist bios) are longer than the csv module's default limit
 _FIELD_LIMIT = 64 * 1024 * 1024

@@ -33,6 +33,7 @@ from ..extract.classifiers import (
 )
 from ..extract.registry import stored_mapping
 from ..files import regular_file
+from ..fma import SUBSETS
 from ..mapping.fitted import FittedMapping
 from .dataset import Corpus
 from .labels import LABEL_SOURCES, Labels, fma_labels, folder_labels
@@ -101,7 +102,7 @@ class ClassifierTrainConfig(Settings):
             raise TrainingError("labels from FMA need --fma-metadata DIR (the folder with tracks.csv)")
         if self.labels_from == "folders" and (self.fma_metadata or self.subset):
             raise TrainingError("--fma-metadata and --subset take labels from FMA; leave out --labels-from folders")
-        if self.subset and self.subset not in ("small", "medium", "large"):
+        if self.subset and self.subset not in SUBSETS:
             raise TrainingError(f"FMA subset {self.subset!r} is not small, medium or large")
 
     def classifier_config(self, classes: list[str]) -> ClassifierConfig:

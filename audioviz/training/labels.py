@@ -10,11 +10,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import LabelSource, resolved
 from ..errors import TrainingError
 from ..extract.corpus import find_audio
 from .dataset import validation_tracks
 
-LABEL_SOURCES = ("folders", "fma")
+LABEL_SOURCES = resolved(LabelSource)
 SPLIT_NAMES = {"training": "train", "validation": "val", "test": "test"}
 
 

@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict, fields
 from typing import ClassVar, Self
 
+from ..config import Optimizer, resolved
 from ..errors import TrainingError
 
 # Bounds of the numeric options: wide enough for any real run, narrow enough that a typo (an lr
@@ -41,8 +42,8 @@ def check_common(cfg) -> None:
     check_real("--val-fraction", cfg.val_fraction, 0, 1, above=True, below=True)
     check_whole("--max-segments-per-track", cfg.max_segments_per_track, 0, 2**31 - 1)
     check_whole("--seed", cfg.seed, 0, MAX_SEED)
-    if cfg.optimizer not in ("sgd", "adam"):
-        raise TrainingError(f"optimizer {cfg.optimizer!r} is not sgd or adam")
+    if cfg.optimizer not in resolved(Optimizer):
+        raise TrainingError(f"optimizer {cfg.optimizer!r} is not {' or '.join(resolved(Optimizer))}")
     if not isinstance(cfg.device, str):
         raise TrainingError(f"device {cfg.device!r} is not a device name")
 
