@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .config import Device, LabelSource, Optimizer, Preset, RenderConfig, Subset
+from .config import Device, LabelSource, Optimizer, Preset, RenderConfig, Subset, TimelineConfig
 from .errors import AudiovizError
 from .options import (
     CLIP,
@@ -19,6 +19,7 @@ from .options import (
     MAPPING_STATS,
     MODEL,
     MOTION,
+    OVERLAY,
     SCENE,
     SEED,
     SIZE,
@@ -86,6 +87,19 @@ def _unexpected(e: Exception) -> str:
             f"the command that caused it; {ENV_DEBUG}=1 shows where it happened)")
 
 
+def describe_sync(sync: dict) -> str:
+    """The sync score in words, for the line after a render's summary."""
+    def num(key: str, digits: int = 2) -> str:
+        return "n/a" if sync.get(key) is None else f"{sync[key]:.{digits}f}"
+
+    text = f"visual change follows the music's at r = {num('correlation')}, onsets lift it {num('onset_lift', 1)}x"
+    if "onsets" in sync:
+        text += f" ({sync['onsets']} strong onsets)"
+    if sync.get("quiet_ratio") is not None:
+        text += f"; quiet passages move {num('quiet_ratio')}x as much as loud ones"
+    return text
+
+
 def handles_errors(fn):
     """User errors become one line on stderr and exit status 1; Ctrl-C and SIGTERM stop the
     command cleanly (ffmpeg stopped, temporary files removed) and exit 130. Anything else is
@@ -121,7 +135,7 @@ def _progress(quiet: bool) -> bool:
 
 @app.command()
 @handles_errors
-@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, SEED, DEVICE, ENCODING, CLIP)
+@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, SEED, DEVICE, ENCODING, CLIP)
 def render(
     audio: AudioArg,
     config: RenderConfig,
@@ -143,6 +157,7 @@ def render(
             f"({result.realtime_factor:.2f}x real time)",
             err=True,
         )
+        typer.echo(f"sync: {describe_sync(result.sync)}", err=True)
 
 
 @app.command()
@@ -153,6 +168,7 @@ def extract(
     config: RenderConfig,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write: .npy, .csv or .json by extension (default: ./<song>-features.csv, with --mapped ./<song>-params.csv).")] = None,
     mapped: Annotated[bool, typer.Option("--mapped", help="Write the scene's final parameters instead of the raw features.")] = False,
+    hop: Annotated[Optional[float], typer.Option("--hop", metavar="SECONDS", help="Seconds between analysis windows (default: back to back, one per segment).", show_default=False)] = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
 ):
@@ -167,7 +183,9 @@ def extract(
     requested = output if output is not None else default_output(audio, "-params.csv" if mapped else "-features.csv")
     check_format(requested)
     target = output_file(requested, overwrite=overwrite, inputs=inputs, what="features file")
-    clip = {"start": c.start, "duration": c.duration, "progress": _progress(quiet)}
+    if hop is not None:
+        TimelineConfig(hop=hop)  # checked before any model loads
+    clip = {"start": c.start, "duration": c.duration, "hop": hop, "progress": _progress(quiet)}
     if mapped:
         params = extract_params(audio, model=c.model, layer=c.layer, scene=c.scene, mapping=c.mapping, seed=c.seed,
                                 device=c.device, **clip)
@@ -224,21 +242,29 @@ def analyze(
     layer: LayerOpt = None,
     fma_metadata: Annotated[Optional[Path], typer.Option(help="FMA's metadata folder (with tracks.csv): group tracks by genre instead of sub-folder.")] = None,
     fit: Annotated[str, typer.Option("--fit", help="Statistics to map with: folder (fit on FOLDER itself), model, or a file made by `audioviz fit`.")] = "folder",
+    sync_scene: Annotated[str, typer.Option("--sync-scene", help="Scene of the sync study: how well videos of excerpts move with the music, for the model's features and for random features and band energies.")] = "bar",
+    sync_tracks: Annotated[int, typer.Option("--sync-tracks", help="Excerpts in the sync study, spread over FOLDER.")] = 12,
+    sync_seconds: Annotated[float, typer.Option("--sync-seconds", help="Seconds of each excerpt (the middle of its track).")] = 30.0,
+    no_sync: Annotated[bool, typer.Option("--no-sync", help="No sync study.")] = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = Device.auto,
     no_cache: NoCacheOpt = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ):
-    """Draw the paper's statistics figures for FOLDER: per component, per track and per group."""
+    """Draw the paper's statistics figures for FOLDER: per component, per track and per group; and
+    measure how well its videos move with the music, against null baselines."""
     from .pipeline import analyze_folder
 
     result = analyze_folder(folder, output, model=model, layer=layer, fma_metadata=fma_metadata, fit=fit, seed=seed,
-                            device=device.value, cache=not no_cache, progress=_progress(quiet))
+                            device=device.value, cache=not no_cache, sync_scene=None if no_sync else sync_scene,
+                            sync_tracks=sync_tracks, sync_seconds=sync_seconds, progress=_progress(quiet))
     if json_out:
         typer.echo(json.dumps(result.as_dict()))
     elif not quiet:
         typer.echo(f"wrote {result.index}: {len(result.figures)} figures for {result.tracks} tracks", err=True)
+        for variant, m in (result.sync or {}).get("medians", {}).items():
+            typer.echo(f"sync, {variant}: {describe_sync(m)}", err=True)
     if not json_out:
         for line in result.failed:
             typer.echo(f"skipped {line}", err=True)
@@ -383,7 +409,7 @@ def _usage_errors():
 
 @app.command()
 @handles_errors
-@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, SEED, DEVICE, ENCODING, CLIP, usage_status=2)
+@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, SEED, DEVICE, ENCODING, CLIP, usage_status=2)
 def batch(
     in_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively; its layout (FMA's 000/000002.mp3) is mirrored.", show_default=False, metavar="IN_DIR")],
     config: RenderConfig,

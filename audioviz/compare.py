@@ -114,7 +114,7 @@ def compare_file(
     from .render.grid import GridFrames, Tile
     from .scenes.registry import scene_class
     from .scenes.user import is_user_scene
-    from .session import check_inputs, frame_params
+    from .session import check_inputs, frame_motion
 
     t0 = time.perf_counter()
     models, scenes, mappings = parse_list(models, "models"), parse_list(scenes, "scenes"), parse_list(mappings, "mappings")
@@ -137,18 +137,20 @@ def compare_file(
         for spec in models:
             name, layer = split_model(spec)
             listener = Listener(name, layer=layer or c.layer, device=c.device, mapping=c.mapping, seed=c.seed,
-                                start=c.start, duration=c.duration)
+                                start=c.start, duration=c.duration, hop=c.timeline.hop)
             for m in mapping_configs:
                 check_method(m, listener.extractor)  # refused now if the model cannot do it
             listeners.append(listener)
         t_load = time.perf_counter()
         decoded: dict[int, object] = {}  # one decode for every model of one sample rate
-        features = []
+        features, rhythm = [], None
         for listener in listeners:
             rate = listener.extractor.sample_rate
             if rate not in decoded:
                 decoded[rate] = listener.decode(audio, progress)
-            features.append(listener.features(decoded[rate], progress))
+            feats, heard = listener.hear(decoded[rate], progress, rhythm=rhythm is None)
+            features.append(feats)
+            rhythm = rhythm or heard  # one song, one rhythm: every tile kicks on the same frames
         encoder = replace(encoder, audio_nonfinite=any(track.nonfinite for track in decoded.values()))
         duration = features[0].duration
         decoded.clear()
@@ -162,7 +164,7 @@ def compare_file(
                 method = describe_mapping(m, state)["method"]
                 for cls in scene_classes:
                     values = map_features(feats.values, state, cls, m, c.seed)
-                    tiles.append(Tile(cls(), frame_params(values, feats, video.fps, c.timeline),
+                    tiles.append(Tile(cls(), frame_motion(values, feats, rhythm, video.fps, c.timeline, cls),
                                       f"{label_model} / {method} / {cls.name}"))
         del listeners, features
         t_map = time.perf_counter()

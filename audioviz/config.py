@@ -57,6 +57,13 @@ class Codec(str, Enum):
         return {"auto": "auto", "x264": "libx264", "nvenc": "h264_nvenc"}[self.value]
 
 
+class Overlay(str, Enum):
+    """What is drawn over the scene."""
+
+    none = "none"
+    debug = "debug"  # the parameter curves, onset envelope, pulse and beats along the bottom
+
+
 class Preset(str, Enum):
     """A training preset: the size and schedule of the networks (training/ says what each is)."""
 
@@ -183,13 +190,29 @@ class EncoderConfig:
 
 @dataclass(frozen=True)
 class TimelineConfig:
+    """How the picture moves in time: features heard every `hop` seconds, glided between and
+    smoothed; the music's onsets and beats as a pulse; its loudness and activity as the scene's energy."""
+
     interpolate: bool = True
     # time constant of the exponential moving average, in seconds (0 = off)
     smoothing: float = 0.2
+    # seconds between the starts of analysis windows (None: back to back, the paper's grid);
+    # each window is the model's own (0.96 s), so a shorter hop hears the song more often
+    hop: float | None = 0.24
+    # how strongly onsets and beats kick the scene, 0 (off) to 1
+    pulse: float = 1.0
+    # how far loudness and activity (motion.py) set the scene's pace, range and pulse, 0 (not at
+    # all) to 1: quiet passages calm, busy ones lively, silence still
+    energy: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.smoothing <= 10:
             raise ConfigError(f"smoothing {self.smoothing} s is out of range; use 0 to 10 seconds")
+        if self.hop is not None and not 0.01 <= self.hop <= 10:  # NaN too; the model bounds it further
+            raise ConfigError(f"--hop {self.hop:g} s is out of range; use 0.01 s up to the model's window")
+        for name, value in (("pulse", self.pulse), ("energy", self.energy)):
+            if not 0 <= value <= 1:
+                raise ConfigError(f"--{name} {value:g} is out of range; use 0 (off) to 1")
 
 
 @dataclass(frozen=True)
@@ -242,9 +265,11 @@ class RenderConfig:
     # cut before decoding, so a long file costs only the part that is used
     start: float = 0.0
     duration: float | None = None
+    overlay: str = "none"
 
     def __post_init__(self) -> None:
         check_clip(self.start, self.duration)
         _one_of("device", self.device, Device)
+        _one_of("overlay", self.overlay, Overlay)
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"seed {self.seed} is out of range; use 0 to 4294967295")

@@ -18,6 +18,7 @@ from .mapping.order import apply_order, resolve_order
 
 if TYPE_CHECKING:  # torch loads with the model, not with this module
     from .extract.features import Features
+    from .rhythm import Rhythm
 
 
 def fitted_mapping(config: MappingConfig, extractor, features: np.ndarray | None, seed: int = 0):
@@ -90,7 +91,8 @@ class Params:
 
 class Listener:
     """A model and its fitted mapping, loaded once, that hear the part of a song from `start`
-    seconds on (`duration` seconds of it, None: to its end):
+    seconds on (`duration` seconds of it, None: to its end), a window every `hop` seconds
+    (None: back to back):
 
         listener = Listener("vgg16", layer="L14", mapping=MappingConfig(method="kmeans"))
         params = listener.params("song.mp3", BarScene)
@@ -106,12 +108,14 @@ class Listener:
         seed: int = 0,
         start: float = 0.0,
         duration: float | None = None,
+        hop: float | None = None,
     ):
         from .extract.registry import load_model
 
         check_clip(start, duration)
         self.extractor = load_model(model, device, layer)
-        self.seed, self.start, self.duration = seed, start, duration
+        self.extractor.hop_frames(hop)  # refused now, not after decoding
+        self.seed, self.start, self.duration, self.hop = seed, start, duration, hop
         self.use_mapping(mapping)
 
     def use_mapping(self, mapping: MappingConfig) -> None:
@@ -127,11 +131,24 @@ class Listener:
     def features(self, audio: str | os.PathLike | Audio, progress: bool = False) -> Features:
         """Per-segment features (one batched pass); a track too short for one segment is
         reported with its file name."""
+        return self.hear(audio, progress, rhythm=False)[0]
+
+    def hear(self, audio: str | os.PathLike | Audio, progress: bool = False,
+             rhythm: bool = True) -> tuple[Features, Rhythm | None]:
+        """Per-segment features and (with `rhythm`) the onsets, beats and loudness, both from one
+        spectrogram; a track too short for one segment is reported with its file name."""
+        from .rhythm import analyse
+
         track = audio if isinstance(audio, Audio) else self.decode(audio, progress)
+        ext = self.extractor
         try:
-            return self.extractor.features(track.samples, progress=progress)
+            mel = ext.frontend.mel_db(track.samples)
+            feats = ext.features(track.samples, progress=progress, hop=self.hop, mel_db=mel)
         except AudioTooShortError as e:
             raise AudioTooShortError(f"{track.path}: {e}") from None
+        if not rhythm:
+            return feats, None
+        return feats, analyse(track.samples, ext.sample_rate, mel, ext.frontend.config.hop_length)
 
     def state_for(self, features: Features):
         """The fitted mapping to map `features` with: the one loaded, or one fitted on them."""

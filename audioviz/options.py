@@ -22,6 +22,7 @@ from .config import (
     EncoderConfig,
     MappingConfig,
     Method,
+    Overlay,
     RenderConfig,
     Scaler,
     Scaling,
@@ -92,6 +93,14 @@ MOTION = (
     _option("smoothing", float, _TIMELINE.smoothing, help="Time constant of the moving average, in seconds (0: off)."),
     _option("no_interpolate", bool, not _TIMELINE.interpolate, "--no-interpolate",
             help="Hold each segment's values instead of gliding between them."),
+    _option("hop", float, _TIMELINE.hop, "--hop", metavar="SECONDS",
+            help="Seconds between analysis windows: the model's window (0.96 s) slides by this much, so the "
+            "picture follows the music rather than a 1 s grid. 0.96 gives the paper's back-to-back segments."),
+    _option("pulse", float, _TIMELINE.pulse, "--pulse", min=0.0, max=1.0,
+            help="Strength of the kick that onsets and beats give the scene, 0 (off) to 1."),
+    _option("energy", float, _TIMELINE.energy, "--energy", min=0.0, max=1.0,
+            help="How far the music's loudness and activity set the scene's pace, range and pulse, 0 to 1: quiet "
+            "passages calm, busy ones lively, silence still. 0 moves as the features alone do."),
 )
 ENCODING = (
     _option("encoder", Codec, Codec(_ENCODER.codec), "--encoder",
@@ -103,6 +112,9 @@ ENCODING = (
             help="Extra x264 settings, key=value:key=value; the default trades up to 10 % larger files for about a "
             "third less encoding time at the same quality; '' for the plain preset."),
 )
+OVERLAY = (_option("overlay", Overlay, Overlay(_RENDER.overlay), "--overlay",
+                   help="debug: draw what drives the picture along the bottom: the ten parameter curves, the onset "
+                   "envelope with the pulse and loudness gain, and a tick on every beat."),)
 CLIP = (
     _option("start", float, _RENDER.start, "--start", help="Use the song from this many seconds in (cut before decoding)."),
     _option("duration", Optional[float], _RENDER.duration, "--duration",
@@ -119,7 +131,7 @@ def render_config(o: dict) -> RenderConfig:
         encoder = EncoderConfig(codec=Codec(o["encoder"]).ffmpeg, crf=o["crf"], preset=o["preset"],
                                 x264_params=o["x264_params"])
     timeline = TimelineConfig(interpolate=not o.get("no_interpolate", not _TIMELINE.interpolate),
-                              smoothing=o.get("smoothing", _TIMELINE.smoothing))
+                              **{k: o[k] for k in ("smoothing", "hop", "pulse", "energy") if k in o})
     mapping = MappingConfig(**{k: getattr(o[k], "value", o[k])
                                for k in ("scaler", "scaling", "order", "fit") if k in o},
                             method=Method(o.get("mapping", _MAPPING.method)).value)
@@ -127,7 +139,7 @@ def render_config(o: dict) -> RenderConfig:
         model=o.get("model", _RENDER.model), layer=o.get("layer", _RENDER.layer), scene=o.get("scene", _RENDER.scene),
         seed=o.get("seed", _RENDER.seed), device=Device(o.get("device", _RENDER.device)).value, video=video,
         encoder=encoder, timeline=timeline, mapping=mapping, start=o.get("start", _RENDER.start),
-        duration=o.get("duration", _RENDER.duration),
+        duration=o.get("duration", _RENDER.duration), overlay=Overlay(o.get("overlay", _RENDER.overlay)).value,
     )
 
 

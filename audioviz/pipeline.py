@@ -13,13 +13,14 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import EncoderConfig, MappingConfig, RenderConfig, VideoConfig, check_clip
-from .errors import InputError, OutputError
+from .errors import ConfigError, InputError, OutputError
 from .files import output_file
 from .listen import Listener, Params, fitted_mapping, map_features  # noqa: F401  (the public API)
 from .session import PreviewResult, Renderer, RenderResult, check_inputs
@@ -30,28 +31,32 @@ if TYPE_CHECKING:  # torch loads with the model, not with this module
 
 def extract_features(
     audio: str | os.PathLike, *, model: str = "ae_shared", layer: str | None = None, device: str = "auto",
-    start: float = 0.0, duration: float | None = None, progress: bool = False,
+    start: float = 0.0, duration: float | None = None, hop: float | None = None, progress: bool = False,
 ) -> Features:
     """Per-segment features of a track (one batched pass): `layer` picks a classifier's
-    feature layer (None: the model's default); `start` and `duration` (seconds) a part of it."""
+    feature layer (None: the model's default); `start` and `duration` (seconds) a part of it;
+    `hop` the seconds between segments (None: back to back)."""
     check_clip(start, duration)
     check_inputs(audio, model, layer)
-    return Listener(model, layer=layer, device=device, start=start, duration=duration).features(audio, progress)
+    return Listener(model, layer=layer, device=device, start=start, duration=duration, hop=hop).features(
+        audio, progress)
 
 
 def extract_params(
     audio: str | os.PathLike, *, model: str = "ae_shared", layer: str | None = None, scene: str = "bar",
     mapping: MappingConfig = MappingConfig(), seed: int = 0, device: str = "auto", start: float = 0.0,
-    duration: float | None = None, progress: bool = False,
+    duration: float | None = None, hop: float | None = None, progress: bool = False,
 ) -> Params:
     """What `render` would show of the track (of the part that `start` and `duration`, in
-    seconds, pick): its features and the scene's (segments, 10) parameters."""
+    seconds, pick): its features and the scene's (segments, 10) parameters, a segment every
+    `hop` seconds (None: back to back)."""
     from .scenes.registry import scene_class
 
     check_clip(start, duration)
     check_inputs(audio, model, layer, mapping.fit, scene)
     scene_cls = scene_class(scene)
-    listener = Listener(model, layer=layer, device=device, mapping=mapping, seed=seed, start=start, duration=duration)
+    listener = Listener(model, layer=layer, device=device, mapping=mapping, seed=seed, start=start, duration=duration,
+                        hop=hop)
     return listener.params(listener.features(audio, progress), scene_cls)
 
 
@@ -110,6 +115,7 @@ class AnalyzeResult:
     segments: int
     failed: list  # "path: reason" of the files that could not be used
     separation: dict
+    sync: dict | None = None  # the sync study (analysis/sync.py): medians per variant
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -118,9 +124,11 @@ class AnalyzeResult:
 def analyze_folder(
     folder: str | os.PathLike, output: str | os.PathLike, *, model: str = "ae_shared", layer: str | None = None,
     fma_metadata: str | os.PathLike | None = None, fit: str = "folder", seed: int = 0, device: str = "auto",
-    cache: bool = True, progress: bool = False,
+    cache: bool = True, sync_scene: str | None = "bar", sync_tracks: int = 12, sync_seconds: float = 30.0,
+    progress: bool = False,
 ) -> AnalyzeResult:
-    """The statistics report of `folder`: figures and index.html in `output`."""
+    """The statistics report of `folder`: figures and index.html in `output`; with a
+    `sync_scene`, the sync study of up to `sync_tracks` excerpts of `sync_seconds` too."""
     from .analysis import analyze, require_matplotlib
     from .analysis.groups import fma_genres
     from .extract.collect import collect
@@ -129,6 +137,13 @@ def analyze_folder(
 
     require_matplotlib()  # before minutes of extraction, not after
     check_model(model, layer)
+    if sync_scene is not None:
+        from .scenes.registry import scene_class
+
+        scene_class(sync_scene)
+        if sync_tracks < 1 or not 2 <= sync_seconds <= 600:
+            raise ConfigError(f"a sync study of {sync_tracks} excerpts of {sync_seconds:g} s is out of range; "
+                              "use 1 or more excerpts of 2 to 600 s")
     if fit not in ("folder", "model", "track"):
         FittedMapping.locate(fit)
     extractor = load_model(model, device, layer)
@@ -141,10 +156,17 @@ def analyze_folder(
     else:
         mapping = fitted_mapping(MappingConfig(fit=fit), extractor, corpus.stacked(), seed)
     groups = fma_genres(fma_metadata, corpus) if fma_metadata is not None else None
+    sync = None
+    if sync_scene is not None:
+        from .analysis.sync import pick, study
+
+        paths = pick([str(Path(folder) / t.path) for t in corpus.tracks], sync_tracks)
+        sync = study(paths, model=model, layer=layer, device=device, mapping=mapping, scene=sync_scene,
+                     seconds=sync_seconds, seed=seed, progress=progress)
     report = analyze(corpus, mapping, output, groups, title=f"{extractor.title} on {Path(folder).resolve().name}",
-                     groups_from="FMA genres" if fma_metadata is not None else "")
+                     groups_from="FMA genres" if fma_metadata is not None else "", sync=sync)
     return AnalyzeResult(str(report.index), [str(f) for f in report.figures], len(corpus.tracks), corpus.segments,
-                         [f"{p}: {why}" for p, why in corpus.failed], report.separation)
+                         [f"{p}: {why}" for p, why in corpus.failed], report.separation, report.sync)
 
 
 def render_params(
@@ -154,6 +176,7 @@ def render_params(
 ):
     """Render one frame per row of `values` (F, 10) into a video; returns the loop's timings
     (render/frames.py FrameTimings). An existing `output` is replaced only with `overwrite`."""
+    from .motion import steady
     from .render.context import gl_context
     from .render.encoder import container, resolve_encoder
     from .render.frames import SceneFrames, write_video
@@ -165,7 +188,7 @@ def render_params(
     container(target)
     encoder = resolve_encoder(encoder)
     with gl_context() as ctx:
-        source = SceneFrames(ctx, scene_obj, values, video.size, seed, frame_format(ctx, video.size))
+        source = SceneFrames(ctx, scene_obj, steady(values, video.fps), video.size, seed, frame_format(ctx, video.size))
         try:
             return write_video(source, target, video, encoder, audio, progress)
         finally:
@@ -219,6 +242,7 @@ def scene_sheet(
 ) -> Path:
     """A contact sheet of a scene driven by the fixed parameter sweep (no audio, no model),
     drawn on `ctx`."""
+    from .motion import steady
     from .render.sheet import grid, label, write_png
     from .render.stills import STEP_FPS, cell_size, evenly_spread, parameter_sweep, render_stills
     from .scenes.registry import load_scene
@@ -228,7 +252,8 @@ def scene_sheet(
     n_frames = int(seconds * STEP_FPS)
     picks = evenly_spread(n_frames, columns * rows)
     csize = cell_size(size, cell)
-    stills = render_stills(ctx, scene, parameter_sweep(n_frames, STEP_FPS), STEP_FPS, picks, csize, seed)
+    stills = render_stills(ctx, scene, steady(parameter_sweep(n_frames, STEP_FPS), Fraction(STEP_FPS)), picks, csize,
+                           seed)
     for img, f in zip(stills, picks):
         label(img, f"{f / STEP_FPS:.1f}s", scale=2)
     return write_png(output, grid(stills, columns, title=f"{scene.name}: {scene.description}"))

@@ -27,6 +27,8 @@ from .mapping.timeline import frame_count, frame_values
 
 if TYPE_CHECKING:  # torch loads with the model, not with this module
     from .extract.features import Features
+    from .motion import Motion
+    from .rhythm import Rhythm
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,10 @@ class RenderResult:
     wall_seconds: float
     realtime_factor: float
     timings: dict
+    # how the picture moves with the music: the settings, the rhythm heard, and the sync score
+    # measured on the frames written (rhythm.SyncScore)
+    motion: dict
+    sync: dict
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -85,12 +91,16 @@ def check_inputs(
     return tuple(files)
 
 
-def frame_params(values: np.ndarray, features: Features, fps: Fraction, timeline: TimelineConfig) -> np.ndarray:
-    """(frames, 10) parameters for the frames at `fps` of the audio that `features` cover, from
-    one row of `values` per segment."""
+def frame_motion(values: np.ndarray, features: Features, rhythm: Rhythm | None, fps: Fraction,
+                 timeline: TimelineConfig, scene_cls) -> Motion:
+    """The Motion of `scene_cls` for the frames at `fps` of the audio that `features` cover,
+    from one row of `values` per segment and the song's `rhythm`."""
+    from .motion import plan
+
     n_frames = frame_count(features.duration, fps)
-    return frame_values(values, features.centres, features.starts, n_frames, fps, timeline.interpolate,
-                        timeline.smoothing)
+    per_frame = frame_values(values, features.centres, features.starts, n_frames, fps, timeline.interpolate,
+                             timeline.smoothing)
+    return plan(per_frame, rhythm, fps, timeline, scene_cls.rest)
 
 
 class Renderer:
@@ -112,7 +122,7 @@ class Renderer:
         try:
             c = config
             self.listener = Listener(c.model, layer=c.layer, device=c.device, mapping=c.mapping, seed=c.seed,
-                                     start=c.start, duration=c.duration)
+                                     start=c.start, duration=c.duration, hop=c.timeline.hop)
         except BaseException:
             self.close()
             raise
@@ -165,7 +175,9 @@ class Renderer:
         from .render.context import renderer
         from .render.encoder import container
         from .render.frames import SceneFrames, write_video
+        from .render.meter import ChangeMeter
         from .render.target import frame_format
+        from .rhythm import sync_score
 
         c = self.config
         t0 = time.perf_counter()
@@ -175,22 +187,27 @@ class Renderer:
         track = self.listener.decode(audio, progress)
         encoder = replace(encoder, audio_start=c.start, audio_nonfinite=track.nonfinite)
         t_decode = time.perf_counter()
-        feats = self.listener.features(track, progress)
+        feats, rhythm = self.listener.hear(track, progress)
         duration = track.duration
         del track  # the samples (635 MB for an hour) are not needed while the frames render
         t_extract = time.perf_counter()
         params = self.listener.params(feats, self.scene_cls)
-        per_frame = frame_params(params.values, feats, c.video.fps, c.timeline)
+        motion = frame_motion(params.values, feats, rhythm, c.video.fps, c.timeline, self.scene_cls)
         t_map = time.perf_counter()
-        source = SceneFrames(self.ctx, self.scene_cls(), per_frame, c.video.size, c.seed,
-                             frame_format(self.ctx, c.video.size))
+        fmt = frame_format(self.ctx, c.video.size)
+        overlay = self._overlay(motion, rhythm)
+        source = SceneFrames(self.ctx, self.scene_cls(), motion, c.video.size, c.seed, fmt, overlay)
+        # the overlay's band scrolls with the music: the sync score is the scene's alone
+        meter = ChangeMeter(c.video.size, fmt, below=overlay.band if overlay is not None else 0)
         t_setup = time.perf_counter()
         try:
-            loop = write_video(source, target, c.video, encoder, audio, progress)
+            loop = write_video(source, target, c.video, encoder, audio, progress, meter=meter)
         finally:
             source.release()
+            if overlay is not None:
+                overlay.release()
         wall = time.perf_counter() - t0
-        n_frames, fps = len(per_frame), c.video.fps
+        n_frames, fps = len(motion), c.video.fps
         return RenderResult(
             output=str(requested), audio_seconds=round(duration, 4),
             video_seconds=round(n_frames * fps.denominator / fps.numerator, 4), frames=n_frames, fps=float(fps),
@@ -199,7 +216,24 @@ class Renderer:
             segments=len(feats.values), wall_seconds=round(wall, 3), realtime_factor=round(duration / wall, 3),
             timings={"decode": round(t_decode - t0, 4), "extract": round(t_extract - t_decode, 4),
                      "map": round(t_map - t_extract, 4), "setup": round(t_setup - t_map, 4), **loop.as_dict()},
+            motion=self.motion_summary(rhythm),
+            sync=sync_score(meter.values(), fps, rhythm).as_dict(),
         )
+
+    def _overlay(self, motion: Motion, rhythm: Rhythm):
+        if self.config.overlay == "none":
+            return None
+        from .render.overlay import DebugOverlay
+
+        c = self.config
+        return DebugOverlay(self.ctx, c.video.size, motion, rhythm, c.video.fps, self.scene_cls.param_names())
+
+    def motion_summary(self, rhythm: Rhythm) -> dict:
+        """The motion settings used and what the rhythm analysis heard, for --json and reports."""
+        t = self.config.timeline
+        return {"hop": t.hop, "pulse": t.pulse if self.scene_cls.uses_pulse else 0.0, "energy": t.energy,
+                "smoothing": t.smoothing, "tempo": round(rhythm.tempo, 1), "beats": len(rhythm.beats),
+                "onsets": len(rhythm.onsets)}
 
     def preview(self, audio: str | os.PathLike, output: str | os.PathLike | None = None, *, columns: int = 4,
                 rows: int = 3, cell: int = 480, overwrite: bool = False, progress: bool = False) -> PreviewResult:
@@ -215,12 +249,13 @@ class Renderer:
         requested, target = self._checked_output(audio, output, "-preview.png", overwrite, "image")
         if target.suffix.lower() != ".png":  # never a PNG under another name
             raise ConfigError(f"{requested}: a contact sheet is a PNG image; give the name .png")
-        params = self.params(audio, progress=progress)
-        fps = step_fps(params.features.duration)
-        per_frame = frame_params(params.values, params.features, fps, c.timeline)
-        picks = evenly_spread(len(per_frame), columns * rows)
+        feats, rhythm = self.listener.hear(audio, progress)
+        params = self.listener.params(feats, self.scene_cls)
+        fps = step_fps(feats.duration)
+        motion = frame_motion(params.values, feats, rhythm, fps, c.timeline, self.scene_cls)
+        picks = evenly_spread(len(motion), columns * rows)
         size = cell_size(c.video.size, cell)
-        stills = render_stills(self.ctx, self.scene_cls(), per_frame, float(fps), picks, size, c.seed)
+        stills = render_stills(self.ctx, self.scene_cls(), motion, picks, size, c.seed)
         for img, f in zip(stills, picks):  # labelled with the time in the song, whatever part of it is shown
             label(img, mmss(c.start + f / fps), scale=max(2, size[0] // 240))
         title = (f"{Path(audio).name}   scene {self.scene_cls.name}   model {self.listener.extractor.title}   "

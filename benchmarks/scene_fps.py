@@ -14,9 +14,11 @@ import argparse
 import statistics
 import subprocess
 import time
+from fractions import Fraction
 
 from audioviz import ffmpeg
 from audioviz.config import parse_size
+from audioviz.motion import steady
 from audioviz.render.context import gl_context
 from audioviz.render.frames import SceneFrames
 from audioviz.render.stills import parameter_sweep
@@ -32,12 +34,12 @@ def save_png(rgba: bytes, size: tuple[int, int], path: str) -> None:
 def _frame_loop(ctx, name: str, size: tuple[int, int], frames: int):
     """`name` as a frame source on `ctx`; returns run(png), which draws and reads back every
     frame once (what the video loop does before the encoder), and the source to release."""
-    source = SceneFrames(ctx, load_scene(name), parameter_sweep(frames), size)
+    source = SceneFrames(ctx, load_scene(name), steady(parameter_sweep(frames), Fraction(30)), size)
     buf = bytearray(source.frame_bytes)
 
     def run(png: str | None = None, count: int = frames) -> None:
         for f in range(count):
-            source.draw(f, f / 30, 1 / 30)
+            source.draw(f)
             source.read_into(buf)
             if png and f in (0, frames // 3, 2 * frames // 3, frames - 1):
                 save_png(bytes(buf), size, f"{png}_{name}_{f:04d}.png")

@@ -102,13 +102,16 @@ def one_error_line(stderr: str, alone: bool = True) -> str:
 
 
 def render_scene(scene, values, out: Path, video, encoder=None, fmt: str = "rgba", pixel_buffers=None) -> Path:
-    """Draw a scene instance (a test may have patched its draw) through the frame loop into `out`."""
+    """Draw a scene instance (a test may have patched its draw) through the frame loop into `out`,
+    driven by `values` (F, 10) or a Motion."""
     from audioviz.config import EncoderConfig
+    from audioviz.motion import Motion, steady
     from audioviz.render.context import gl_context
     from audioviz.render.frames import SceneFrames, write_video
 
+    motion = values if isinstance(values, Motion) else steady(values, video.fps)
     with gl_context() as ctx:
-        source = SceneFrames(ctx, scene, values, video.size, fmt=fmt)
+        source = SceneFrames(ctx, scene, motion, video.size, fmt=fmt)
         try:
             write_video(source, out, video, encoder or EncoderConfig(), pixel_buffers=pixel_buffers)
         finally:

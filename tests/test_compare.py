@@ -1,6 +1,7 @@
 """`audioviz compare`: one video, a labelled tile per model x mapping x scene, with the song."""
 
 import json
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -73,6 +74,7 @@ def test_usage_errors_exit_2(tmp_path, song, args, message):
 
 def test_a_tile_shows_what_its_scene_shows_alone():
     """Tiles share one GL context; each must render exactly as its scene does on its own."""
+    from audioviz.motion import steady
     from audioviz.render.context import gl_context
     from audioviz.render.grid import GridFrames, Tile, make_layout
     from audioviz.render.stills import parameter_sweep, render_stills
@@ -83,15 +85,15 @@ def test_a_tile_shows_what_its_scene_shows_alone():
     names = ["bar", "saturn", "real"]
     layout = make_layout(3, (3, 1), size)
     with gl_context() as ctx:
-        grid = GridFrames(ctx, [Tile(load_scene(s), values) for s in names], layout)
+        grid = GridFrames(ctx, [Tile(load_scene(s), steady(values, Fraction(10))) for s in names], layout)
         buf = bytearray(grid.frame_bytes)
         for f in range(n):
-            grid.draw(f, f / fps, 1 / fps)
+            grid.draw(f)
             grid.read_into(buf)
         grid.release()
         frame = np.frombuffer(buf, np.uint8).reshape(layout.size[1], layout.size[0], 4)[::-1, :, :3]
         for i, name in enumerate(names):
-            alone = render_stills(ctx, load_scene(name), values, fps, [n - 1], size)[0]
+            alone = render_stills(ctx, load_scene(name), steady(values, Fraction(10)), [n - 1], size)[0]
             x, y = layout.origin(i)
             assert np.array_equal(frame[y:y + 36, x:x + 64], alone), name
 

@@ -102,7 +102,7 @@ def test_orders_move_components_between_parameters(tmp_path, long_song, tiny_mod
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--fit", "track", "--mapping", "kmeans"], "needs at least 10 segments"),
+    (["--fit", "track", "--mapping", "kmeans", "--hop", "0.96"], "needs at least 10 segments"),  # 5 segments of 4 s
     (["--fit", "nowhere"], "nowhere: no such fitted mapping"),
     (["--order", "hue,nothing"], "which the scene does not have"),
     (["--mapping", "umap"], "Invalid value for '--mapping'"),
@@ -146,7 +146,8 @@ def test_collect_reuses_cached_features_until_a_file_changes(corpus_dir, tiny_mo
 
 
 def test_analyze_draws_the_report_of_a_folder(tmp_path, corpus_dir, tiny_model):
-    r = run("analyze", corpus_dir, "--model", tiny_model, "-o", tmp_path / "report", "--json")
+    r = run("analyze", corpus_dir, "--model", tiny_model, "-o", tmp_path / "report", "--json", "--sync-tracks", "2",
+            "--sync-seconds", "8")
     assert r.exit_code == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["tracks"] == 4 and out["failed"][0].startswith("loud/broken.mp3")
@@ -157,6 +158,16 @@ def test_analyze_draws_the_report_of_a_folder(tmp_path, corpus_dir, tiny_model):
     for p in out["figures"]:
         assert open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     assert set(out["separation"]) >= {"pca standard across", "kmeans standard features"}
+    # the sync study: two excerpts, the model against the null baselines, in the page and in sync.json
+    sync = out["sync"]
+    assert len(sync["tracks"]) == 2 and sync["scene"] == "bar" and sync["seconds"] == 8
+    assert list(sync["medians"]) == ["model", "model, paper's motion", "random features", "band energies"]
+    for variant, scores in sync["per_track"].items():
+        assert len(scores) == 2 and all(-1 <= s["correlation"] <= 1 and s["onset_lift"] >= 0 for s in scores), variant
+    # the pulse lifts the picture on onsets; the paper's motion does not know them
+    assert sync["medians"]["model"]["onset_lift"] > sync["medians"]["model, paper's motion"]["onset_lift"]
+    assert "Does the picture move with the music?" in html and "band energies" in html
+    assert json.loads((tmp_path / "report" / "sync.json").read_text())["medians"] == sync["medians"]
 
 
 def test_analyze_without_matplotlib_says_how_to_install_it(tmp_path, corpus_dir, tiny_model, monkeypatch):

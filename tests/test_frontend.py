@@ -32,6 +32,35 @@ def test_shorter_than_a_segment_is_an_error(fe, rng):
         fe.segments(rng.standard_normal(44_100 // 2).astype(np.float32))
 
 
+@pytest.mark.parametrize("seconds", [10.0, 9.83, 1.0])  # 9.83 s: the hop lands on the end
+def test_a_sliding_hop_covers_the_song_to_its_last_frame(fe, rng, seconds):
+    x = rng.standard_normal(int(seconds * 44_100)).astype(np.float32) * 0.1
+    m = fe.mfcc(x)
+    seg = fe.segments(x, 24, mfcc=m)
+    first = seg.first.numpy()
+    assert first[0] == 0 and np.all(np.diff(first[: seg.complete]) == 24)
+    # the last window ends exactly at the last frame, whatever the hop leaves over
+    assert first[-1] + 96 == m.shape[1]
+    assert len(seg) == seg.complete + (1 if (m.shape[1] - 96) % 24 else 0)
+    np.testing.assert_allclose(seg.centres, (first + 47.5) * 0.01)
+    # every window is the frames it names, in the shape the networks take
+    batch = seg.batch(0, len(seg))
+    assert batch.shape == (len(seg), 1, 64, 96)
+    for i in (0, len(seg) // 2, len(seg) - 1):
+        torch.testing.assert_close(batch[i, 0], m[:, first[i] : first[i] + 96])
+
+
+def test_a_hop_of_one_segment_is_the_papers_grid(fe, rng):
+    x = rng.standard_normal(30 * 44_100).astype(np.float32) * 0.1
+    torch.testing.assert_close(fe.segments(x, 96).mfcc, fe.segments(x).mfcc)
+
+
+@pytest.mark.parametrize("hop", [0, 97])
+def test_a_hop_outside_one_frame_to_one_segment_is_refused(fe, rng, hop):
+    with pytest.raises(ValueError, match="hop of"):
+        fe.segments(rng.standard_normal(44_100 * 2).astype(np.float32), hop)
+
+
 def reference_mfcc(x: np.ndarray, sr=44_100, n_fft=1102, hop=441, n_mels=128, n_mfcc=64, top_db=80.0) -> np.ndarray:
     """The same MFCC written independently in numpy and scipy, as librosa defines it: a centred
     STFT (reflect padding) with a periodic Hann window, power spectrum, Slaney mel filters of

@@ -4,9 +4,12 @@ every track on one context, so a leak there grows with the collection."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
+from audioviz.motion import steady
 from audioviz.render.context import gl_context
 from audioviz.render.frames import SceneFrames
 from audioviz.scenes.base import Recording
@@ -43,8 +46,8 @@ def test_every_scene_set_up_and_released_200_times_stays_flat(ctx, name, monkeyp
     monkeypatch.setattr(Recording, "__init__", watched)
     marks = {}
     for i in range(CYCLES):
-        source = SceneFrames(ctx, load_scene(name), values, (64, 36), seed=i % 3)
-        source.draw(0, 0.0, 1 / 30)
+        source = SceneFrames(ctx, load_scene(name), steady(values, Fraction(30)), (64, 36), seed=i % 3)
+        source.draw(0)
         scene_objects = list(made[-1])
         source.release()
         assert scene_objects and all(released(o) for o in scene_objects), name

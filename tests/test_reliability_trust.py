@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -111,14 +112,21 @@ def first_attempt_fails(monkeypatch):
 
 
 def test_the_software_fallback_renders_frames_and_warns_once(first_attempt_fails, capsys):
-    from audioviz.render.context import create_context, gl_context, is_software, renderer, software_devices
+    from audioviz.motion import steady
+    from audioviz.render.context import (
+        create_context,
+        gl_context,
+        is_software,
+        renderer,
+        software_devices,
+    )
     from audioviz.render.stills import render_stills
     from audioviz.scenes.registry import load_scene
 
     calls = first_attempt_fails
     values = np.tile(np.linspace(0.2, 0.9, 10, dtype="f4"), (3, 1))
     with gl_context() as ctx:
-        img = render_stills(ctx, load_scene("bar"), values, 30, [2], (96, 54))[0]
+        img = render_stills(ctx, load_scene("bar"), steady(values, Fraction(30)), [2], (96, 54))[0]
     assert img.shape == (54, 96, 3) and img.astype(int).std() > 3  # a real frame, bars and all
     err = capsys.readouterr().err
     assert err.count("warning:") == 1 and "eglInitialize failed (0x3001)" in err and "rendering in software" in err

@@ -2,6 +2,7 @@
 
 import json
 import struct
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from audioviz.cli import app
 from audioviz.errors import SceneError
+from audioviz.motion import steady
 from audioviz.render.context import create_context
 from audioviz.render.stills import render_stills
 from audioviz.scenes.registry import load_scene, scene_class
@@ -31,7 +33,7 @@ def ctx():
 
 def still(ctx, scene, values, size=(96, 54)):
     frames = np.tile(np.asarray(values, dtype="f4"), (3, 1))
-    img = render_stills(ctx, scene, frames, 30, [2], size)[0]
+    img = render_stills(ctx, scene, steady(frames, Fraction(30)), [2], size)[0]
     assert ctx.error == "GL_NO_ERROR"
     return img.astype(int)
 

@@ -33,6 +33,7 @@ class Report:
     segments: int = 0
     groups: int = 0
     stats: CorpusStats | None = field(default=None, repr=False)
+    sync: dict | None = None  # analysis/sync.py SyncStudy.as_dict()
 
 
 def analyze(
@@ -43,11 +44,12 @@ def analyze(
     title: str = "",
     *,
     groups_from: str = "",
+    sync=None,
 ) -> Report:
     """Draw the statistics figures of `corpus` mapped by `mapping` into `output_dir` and write
     its index.html. `groups` maps track paths to group names (default: each track's
     sub-folder); tracks not in it have no group. `groups_from` says where they came from
-    (e.g. "FMA genres"), for the page."""
+    (e.g. "FMA genres"), for the page. `sync`: a SyncStudy (analysis/sync.py) to show too."""
     from .figures import draw_all
     from .report import write_report
 
@@ -59,7 +61,13 @@ def analyze(
     stats = compute_stats(corpus, mapping, groups)
     try:
         figures = draw_all(stats, out)
-        index = write_report(stats, figures, out, title, source)
+        sections = []
+        if sync is not None:
+            from .sync import table_html, write_json
+
+            write_json(sync, out)
+            sections.append(table_html(sync))
+        index = write_report(stats, figures, out, title, source, sections)
     except OSError as e:
         raise OutputError(f"{out}: cannot write the report ({e.strerror or e}).") from None
     chance = stats.separation_chance
@@ -73,6 +81,7 @@ def analyze(
         segments=stats.segments,
         groups=len(stats.group_names),
         stats=stats,
+        sync=None if sync is None else sync.as_dict(),
     )
 
 

@@ -44,9 +44,10 @@ def write_report(
     output_dir: str | os.PathLike,
     title: str = "",
     group_source: str = "",
+    sections: Sequence[str] = (),
 ) -> Path:
-    """Write output_dir/index.html showing `figures` (PNG files in output_dir) and the numbers
-    of `stats`; returns its path."""
+    """Write output_dir/index.html showing `figures` (PNG files in output_dir), the numbers
+    of `stats` and the HTML `sections` after them; returns its path."""
     output_dir = Path(output_dir)
     title = title or f"audioviz analysis: {stats.model}"
     body = [
@@ -57,6 +58,7 @@ def write_report(
         _stage_table(stats),
         _variance_table(stats),
         _group_table(stats),
+        *sections,
     ]
     page = (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..mapping.fitted import FittedMapping
-from .frontend import FrontendConfig, MFCCFrontend
+from .frontend import FrontendConfig, MFCCFrontend, Segments
 
 
 @dataclass(frozen=True)
@@ -118,23 +118,43 @@ class FeatureExtractor:
     def sample_rate(self) -> int:
         return self.frontend.config.sample_rate
 
+    def hop_frames(self, hop: float | None) -> int | None:
+        """A hop in seconds as MFCC frames (None: back-to-back segments, the paper's grid);
+        ConfigError where it is not between one frame and one segment."""
+        if hop is None:
+            return None
+        c = self.frontend.config
+        frame_s = c.hop_length / c.sample_rate
+        frames = round(hop / frame_s)
+        if not 1 <= frames <= c.frames_per_segment:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"--hop {hop:g} s is out of range for model {self.quoted}: use {frame_s:g} s "
+                              f"(one frame) to {c.segment_seconds:g} s (one segment)")
+        return frames
+
     @torch.inference_mode()
-    def encode_segments(self, mfcc: torch.Tensor, batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """(N, 1, 64, 96) raw MFCC segments -> (N, D) features, in batches that bound memory
-        (64 is also the fastest on a CPU: 0.65 s for 10 minutes of ae_shared, 2.6 s in 512s)."""
+    def encode_segments(self, segments: Segments, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """A track's raw MFCC segments -> (N, D) features, in batches that bound memory (64 is
+        also the fastest on a CPU: 0.65 s for 10 minutes of ae_shared, 2.6 s in 512s)."""
         from tqdm import tqdm
 
         out = []
-        with tqdm(total=len(mfcc), desc="extract", unit="seg", disable=not progress, leave=False) as bar:
-            for i in range(0, len(mfcc), batch_size):
-                x = normalise(mfcc[i : i + batch_size].to(self.device), self.norm)
+        with tqdm(total=len(segments), desc="extract", unit="seg", disable=not progress, leave=False) as bar:
+            for i in range(0, len(segments), batch_size):
+                x = normalise(segments.batch(i, i + batch_size).to(self.device), self.norm)
                 out.append(self.net.encode(x, self.layer).float().cpu())
                 bar.update(len(x))
         return torch.cat(out).numpy()
 
-    def features(self, samples: np.ndarray, progress: bool = False) -> Features:
-        seg = self.frontend.segments(samples)
-        values = self.encode_segments(seg.mfcc, progress=progress)
+    def features(self, samples: np.ndarray, progress: bool = False, *, hop: float | None = None,
+                 mel_db: torch.Tensor | None = None) -> Features:
+        """Features of a segment every `hop` seconds (None: back to back). `mel_db`: the
+        track's mel spectrogram (MFCCFrontend.mel_db) where it is already made."""
+        frames = self.hop_frames(hop)
+        mfcc = None if mel_db is None else self.frontend.cepstrum(mel_db)
+        seg = self.frontend.segments(samples, frames, mfcc=mfcc)
+        values = self.encode_segments(seg, progress=progress)
         if not np.isfinite(values).all():  # mapped, they would reach the scene as NaN
             from ..errors import ModelError
 

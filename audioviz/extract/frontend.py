@@ -70,12 +70,27 @@ class FrontendConfig:
 
 @dataclass(frozen=True)
 class Segments:
-    """Model inputs for one track and where each sits in time."""
+    """Model inputs for one track and where each sits in time: windows of one MFCC matrix."""
 
-    mfcc: torch.Tensor  # (N, 1, n_mfcc, frames_per_segment), not yet normalised
+    matrix: torch.Tensor  # (n_mfcc, n_frames) the track's MFCCs, not yet normalised
+    first: torch.Tensor  # (N,) the frame each segment starts at
+    length: int  # frames per segment
     centres: np.ndarray  # (N,) seconds: the middle of each segment
     starts: np.ndarray  # (N,) seconds: where each segment begins
-    complete: int  # how many come first as consecutive segments; the rest is the tail segment
+    complete: int  # how many come first at the regular hop; the rest is the tail segment
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def batch(self, a: int, b: int) -> torch.Tensor:
+        """Segments a to b as (b - a, 1, n_mfcc, length), copied out of the matrix."""
+        windows = self.matrix.unfold(1, self.length, 1)  # every window, as a view: (n_mfcc, frames, length)
+        return windows[:, self.first[a:b]].permute(1, 0, 2).unsqueeze(1).contiguous()
+
+    @property
+    def mfcc(self) -> torch.Tensor:
+        """All segments, (N, 1, n_mfcc, length)."""
+        return self.batch(0, len(self))
 
 
 class MFCCFrontend:
@@ -106,8 +121,9 @@ class MFCCFrontend:
         spec = torch.stft(x, c.n_fft, c.hop_length, window=self.window, center=False, return_complex=True)
         return self.filters.T @ spec.abs().pow_(2.0)
 
-    def mfcc(self, samples: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """(n_samples,) mono audio -> (n_mfcc, n_frames), n_frames = 1 + n_samples // hop."""
+    def mel_db(self, samples: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """(n_samples,) mono audio -> (n_mels, n_frames) mel power in dB, floored top_db below
+        its loudest; n_frames = 1 + n_samples // hop. What the MFCCs and the rhythm are made of."""
         c = self.config
         x = torch.as_tensor(samples, dtype=torch.float32, device=self.device)
         half = c.n_fft // 2
@@ -121,34 +137,48 @@ class MFCCFrontend:
             b = min(n_frames, a + self.chunk_frames)
             db[:, a:b] = self.mel(_reflected(x, a * c.hop_length - half, (b - 1) * c.hop_length + c.n_fft - half))
         db.clamp_(min=1e-10).log10_().mul_(10.0)
-        db.clamp_(min=float(db.max()) - c.top_db)
-        return self.dct.T @ db
+        return db.clamp_(min=float(db.max()) - c.top_db)
 
-    def segments(self, samples: np.ndarray | torch.Tensor) -> Segments:
-        """Consecutive 96-frame segments, plus one more holding the track's last 0.96 s.
+    def mfcc(self, samples: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """(n_samples,) mono audio -> (n_mfcc, n_frames), n_frames = 1 + n_samples // hop."""
+        return self.cepstrum(self.mel_db(samples))
 
-        The paper dropped the final partial segment; the extra segment (which overlaps the one
-        before it) gives the tail real features, so the video covers the whole song.
+    def cepstrum(self, mel_db: torch.Tensor) -> torch.Tensor:
+        """(n_mels, n_frames) dB -> (n_mfcc, n_frames) MFCCs."""
+        return self.dct.T @ mel_db
+
+    def segments(self, samples: np.ndarray | torch.Tensor, hop: int | None = None, *,
+                 mfcc: torch.Tensor | None = None) -> Segments:
+        """Segments of 96 frames every `hop` frames (None: one segment length, so back to back),
+        plus one more holding the track's last 0.96 s where they stop short of it. `mfcc`: the
+        track's MFCCs where they are already made.
+
+        The paper cut back-to-back segments and dropped the final partial one; the extra segment
+        (which overlaps the one before it) gives the tail real features, so the video covers the
+        whole song. A shorter hop slides the same window along: the networks hear what they were
+        trained on, at several times the rate. The segments are views of one MFCC matrix (an
+        hour at a 0.24 s hop is 1.4 GB as copies); `encode_segments` copies a batch at a time.
         """
         c = self.config
-        m = self.mfcc(samples)
+        m = self.mfcc(samples) if mfcc is None else mfcc
         n_frames, seg = m.shape[1], c.frames_per_segment
-        full = n_frames // seg
-        if full == 0:
+        hop = seg if hop is None else hop
+        if not 1 <= hop <= seg:
+            raise ValueError(f"hop of {hop} frames is out of range; use 1 to {seg} (one segment)")
+        if n_frames < seg:
             seconds = (n_frames - 1) * c.hop_length / c.sample_rate
             raise AudioTooShortError(
                 f"audio is {seconds:.2f} s long; it must last at least {c.segment_seconds:.2f} s "
                 "(one analysis segment)"
             )
-        starts = list(range(0, full * seg, seg))
-        x = m[:, : full * seg].reshape(c.n_mfcc, full, seg).permute(1, 0, 2)
-        if n_frames > full * seg:
+        full = 1 + (n_frames - seg) // hop
+        starts = list(range(0, full * hop, hop))
+        if starts[-1] + seg < n_frames:
             starts.append(n_frames - seg)
-            x = torch.cat([x, m[None, :, n_frames - seg :]], dim=0)
         frame_s = c.hop_length / c.sample_rate
         starts_s = np.asarray(starts, dtype=np.float64) * frame_s
         centres = starts_s + (seg - 1) / 2 * frame_s
-        return Segments(x[:, None].contiguous(), centres, starts_s, full)
+        return Segments(m, torch.as_tensor(starts), seg, centres, starts_s, full)
 
 
 # Slaney's mel scale (the Auditory Toolbox's, librosa's default): linear below 1 kHz, logarithmic above

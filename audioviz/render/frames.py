@@ -1,9 +1,10 @@
 """The one frame loop: frames drawn by a frame source, read back, and written as a video.
 
 A frame source draws numbered frames on a GL context and reads each back (`SceneFrames`: one
-scene driven by its per-frame values; render/grid.py's `GridFrames`: a comparison of tiles).
+scene driven by its Motion; render/grid.py's `GridFrames`: a comparison of tiles).
 `write_video` owns everything around it: the temporary file beside the target and its rename
-when the video is complete, the encoder, the timings, and the way frames leave the GL:
+when the video is complete, the encoder, the timings, a meter of how much each frame changes
+(the sync score's half, render/meter.py), and the way frames leave the GL:
 
 - straight into the encoder's buffer on a software rasteriser, which rasterises the frame
   during the read anyway (a pixel buffer would only add a copy);
@@ -20,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
 from ..config import EncoderConfig, VideoConfig
 from ..files import atomic_write
+from ..motion import Motion
 from ..scenes.base import Scene
 from .context import is_software
 from .encoder import Encoder
+from .meter import ChangeMeter
 from .target import RGBA, Target
 
 RING = 2  # pixel buffers in flight: the frame being read while the next is drawn
@@ -40,7 +41,7 @@ class FrameSource(Protocol):
     n_frames: int
     pixel_buffers: bool  # whether read_into can fill a GL pixel buffer (one target, no CPU work)
 
-    def draw(self, f: int, t: float, dt: float) -> None: ...
+    def draw(self, f: int) -> None: ...
 
     def read_into(self, buf) -> None: ...
 
@@ -48,16 +49,16 @@ class FrameSource(Protocol):
 
 
 class SceneFrames:
-    """`scene` set up on `ctx` at `size` and drawn from per-frame `values` (F, 10), into a
-    target read back as `fmt` (render/target.py `frame_format`)."""
+    """`scene` set up on `ctx` at `size` and driven by `motion`, one frame per frame of it,
+    into a target read back as `fmt` (render/target.py `frame_format`). `overlay`: drawn over
+    each frame (render/overlay.py)."""
 
     pixel_buffers = True
 
-    def __init__(self, ctx, scene: Scene, values: np.ndarray, size: tuple[int, int], seed: int = 0,
-                 fmt: str = RGBA):
-        self.ctx, self.scene, self.size = ctx, scene, size
-        self.values = np.ascontiguousarray(values, dtype=np.float32)
-        self.n_frames = len(self.values)
+    def __init__(self, ctx, scene: Scene, motion: Motion, size: tuple[int, int], seed: int = 0,
+                 fmt: str = RGBA, overlay=None):
+        self.ctx, self.scene, self.size, self.motion, self.overlay = ctx, scene, size, motion, overlay
+        self.n_frames = len(motion)
         self.target = Target(ctx, size, fmt)
         self.frame_format, self.frame_bytes = fmt, self.target.frame_bytes
         try:
@@ -67,9 +68,11 @@ class SceneFrames:
             self.release()
             raise
 
-    def draw(self, f: int, t: float, dt: float) -> None:
+    def draw(self, f: int) -> None:
         self.target.use()
-        self.scene.draw(t, dt, self.values[f])
+        self.motion.draw(self.scene, f)
+        if self.overlay is not None:
+            self.overlay.draw(f)
 
     def read_into(self, buf) -> None:
         self.target.read_into(buf)
@@ -95,8 +98,8 @@ class FrameTimings:
 class _Direct:
     """Each frame read into the encoder's next free buffer."""
 
-    def __init__(self, source: FrameSource, enc: Encoder):
-        self.source, self.enc = source, enc
+    def __init__(self, source: FrameSource, enc: Encoder, meter: ChangeMeter | None = None):
+        self.source, self.enc, self.meter = source, enc, meter
         self.read = self.wait = 0.0
 
     def push(self) -> None:
@@ -104,6 +107,8 @@ class _Direct:
         buf = self.enc.acquire()
         b = time.perf_counter()
         self.source.read_into(buf)
+        if self.meter is not None:
+            self.meter.add(buf)
         self.enc.submit(buf)
         self.wait += b - a
         self.read += time.perf_counter() - b
@@ -119,8 +124,8 @@ class _PixelBufferRing(_Direct):
     """Each frame read into a GL pixel buffer, and copied out to the encoder only after the
     next frame is drawn: on a GPU the read runs meanwhile."""
 
-    def __init__(self, source: FrameSource, enc: Encoder, depth: int = RING):
-        super().__init__(source, enc)
+    def __init__(self, source: FrameSource, enc: Encoder, meter: ChangeMeter | None = None, depth: int = RING):
+        super().__init__(source, enc, meter)
         self.buffers = [source.ctx.buffer(reserve=source.frame_bytes) for _ in range(depth)]
         self.pending: deque = deque()
         self.next = 0
@@ -140,6 +145,8 @@ class _PixelBufferRing(_Direct):
         buf = self.enc.acquire()
         b = time.perf_counter()
         self.pending.popleft().read_into(buf)
+        if self.meter is not None:
+            self.meter.add(buf)
         self.enc.submit(buf)
         self.wait += b - a
         self.read += time.perf_counter() - b
@@ -161,26 +168,27 @@ def write_video(
     audio: str | os.PathLike | None = None,
     progress: bool = False,
     pixel_buffers: bool | None = None,
+    meter: ChangeMeter | None = None,
 ) -> FrameTimings:
     """Draw every frame of `source` and write them, with `audio`, to `output`, which appears
     only when complete (an error or Ctrl-C never leaves half a file there). `pixel_buffers`:
     read back through a ring of GL pixel buffers (None: where the source can and the GL is a
-    GPU's)."""
+    GPU's). `meter` sees every frame as it goes to the encoder."""
     from tqdm import tqdm
 
-    n_frames, spf = source.n_frames, video.fps.denominator / video.fps.numerator
+    n_frames = source.n_frames
     if pixel_buffers is None:
         pixel_buffers = source.pixel_buffers and not is_software(source.ctx)
     audio = None if audio is None else Path(audio)
     t_draw = 0.0
     with atomic_write(Path(output), "video") as tmp, Encoder(tmp, video, encoder, n_frames, audio,
                                                              frame_format=source.frame_format, target=output) as enc:
-        reader = _PixelBufferRing(source, enc) if pixel_buffers else _Direct(source, enc)
+        reader = _PixelBufferRing(source, enc, meter) if pixel_buffers else _Direct(source, enc, meter)
         try:
             with tqdm(total=n_frames, desc="render", unit="frame", disable=not progress, leave=False) as bar:
                 for f in range(n_frames):
                     a = time.perf_counter()
-                    source.draw(f, f * spf, spf)
+                    source.draw(f)
                     t_draw += time.perf_counter() - a
                     reader.push()
                     bar.update(1)

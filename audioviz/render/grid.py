@@ -17,6 +17,7 @@ import numpy as np
 
 from ..config import VideoConfig
 from ..errors import ConfigError
+from ..motion import Motion
 from ..scenes.base import Scene
 from .sheet import draw_text, text_size
 from .target import Target
@@ -105,7 +106,7 @@ def make_layout(n: int, grid: tuple[int, int] | None = None, tile: tuple[int, in
 @dataclass
 class Tile:
     scene: Scene  # not set up yet
-    values: np.ndarray  # (F, 10) per-frame parameters
+    motion: Motion
     label: str = ""
 
 
@@ -151,7 +152,7 @@ class GridFrames:
         tw, th = layout.tile
         self.size = layout.size
         self.frame_bytes = self.size[0] * self.size[1] * 4
-        self.n_frames = min(len(t.values) for t in tiles)
+        self.n_frames = min(len(t.motion) for t in tiles)
         self.targets: list[Target] = []
         self.attached: list[Scene] = []
         try:
@@ -187,11 +188,11 @@ class GridFrames:
         y0, x0 = y + max(0, (h - ch) // 2), x + max(0, (w - cw) // 2)
         self.background[::-1][y0:y0 + ch, x0:x0 + cw, :3][cap.mask] = (200, 200, 205)
 
-    def draw(self, f: int, t: float, dt: float) -> None:
+    def draw(self, f: int) -> None:
         for tile, target in zip(self.tiles, self.targets):
             target.use()
             self._reset()
-            tile.scene.draw(t, dt, tile.values[f])
+            tile.motion.draw(tile.scene, f)
 
     def read_into(self, buf) -> None:
         """The tiles drawn last, read back and composed into `buf` (all are drawn before any is

@@ -13,6 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..config import N_PARAMS
+from ..motion import Motion
 from ..scenes.base import Scene
 from .frames import SceneFrames
 
@@ -47,18 +48,18 @@ def evenly_spread(n_frames: int, count: int) -> list[int]:
     return sorted({min(n_frames - 1, math.floor((i + 0.5) * n_frames / count)) for i in range(count)})
 
 
-def render_stills(ctx, scene: Scene, values: np.ndarray, fps: float, picks: list[int], size: tuple[int, int],
+def render_stills(ctx, scene: Scene, motion: Motion, picks: list[int], size: tuple[int, int],
                   seed: int = 0) -> list[np.ndarray]:
-    """Step `scene` on `ctx` through `values` (F, 10) at `fps`; return the frames at `picks` as
-    (h, w, 3) uint8 images, top row first."""
-    source = SceneFrames(ctx, scene, values[: max(picks) + 1], size, seed)
+    """Step `scene` on `ctx` through `motion`; return the frames at `picks` as (h, w, 3) uint8
+    images, top row first."""
+    source = SceneFrames(ctx, scene, motion.head(max(picks) + 1), size, seed)
     wanted, out = set(picks), {}
     rgba = bytearray(source.frame_bytes)
     try:
         for f in range(source.n_frames):
             # frames nobody sees still advance the scene's state, but rasterise one pixel
             ctx.scissor = None if f in wanted else (0, 0, 1, 1)
-            source.draw(f, f / fps, 1 / fps)
+            source.draw(f)
             if f in wanted:
                 source.read_into(rgba)
                 out[f] = np.frombuffer(rgba, np.uint8).reshape(size[1], size[0], 4)[::-1, :, :3].copy()

@@ -37,6 +37,9 @@ class BarScene(Scene):
     params = tuple(Param(f"bar{i}", f"length of bar {i}, left to right") for i in range(1, 11))
     # the middle of the row is nearest the camera and reads best: most dynamic components go there
     importance = ("bar5", "bar6", "bar4", "bar7", "bar3", "bar8", "bar2", "bar9", "bar1", "bar10")
+    rest = 0.25  # short bars, a dim glow
+    # a hit kicks every bar up, flares their faces and caps and swells the glow around them
+    uses_pulse = True
 
     fovy = math.radians(34)
 
@@ -85,7 +88,7 @@ class BarScene(Scene):
         eye, view = self._camera(t)
         view_proj = gl_bytes(self.proj @ view)
         for u in self.uniforms:
-            u.write(t, dt, values)
+            u.write(t, dt, values, self.pulse)
         ctx.clear(depth=1.0)
         ctx.disable(moderngl.DEPTH_TEST | moderngl.BLEND | moderngl.CULL_FACE)
         self.floor["u_cam"].write(gl_bytes(view[:3, :3].T))

@@ -1,8 +1,9 @@
 """The Scene contract, and the helpers every built-in scene uses.
 
-A scene sees only time and ten numbers in [0, 1]: never audio, models or files. It declares
-its ten parameters in the order its shader indexes them (`u_params[i]`) and, separately, in
-order of importance: which parameter shows the most dynamic component best.
+A scene sees only time, ten numbers in [0, 1] and a pulse: never audio, models or files. It
+declares its ten parameters in the order its shader indexes them (`u_params[i]`) and,
+separately, in order of importance: which parameter shows the most dynamic component best.
+Its time runs with the music's energy (audioviz/motion.py): it stops in silence.
 """
 
 from __future__ import annotations
@@ -20,11 +21,25 @@ from ..errors import SceneError
 
 # Every program gets this contract; a scene's own GLSL begins at its line 1 (see #line).
 HEADER = """#version 330 core
-uniform float u_time;        // seconds since the start of the video: frame / fps
-uniform float u_dt;          // seconds per frame
+uniform float u_time;        // scene time in seconds: runs with the music's energy, stops in silence
+uniform float u_dt;          // scene seconds this frame (0 in silence)
 uniform vec2 u_resolution;   // framebuffer size in pixels
 uniform float u_params[{n}];  // the scene's parameters, each in [0, 1]
+uniform float u_pulse;       // onsets and beats: the hit's strength on its frame, decaying over ~0.2 s
+uniform float u_beat;        // phase of the beat: 0 on a beat, rising to 1 at the next
 """.format(n=N_PARAMS)
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """The music's short time scale at one frame (audioviz/motion.py makes it)."""
+
+    level: float = 0.0  # in [0, 1]: an onset's strength on its own frame, decaying after it
+    beat: float = 0.0  # in [0, 1): how far from the last beat to the next
+    count: int = 0  # onsets so far: a number to seed what each hit looks like
+
+
+NO_PULSE = Pulse()
 
 
 @dataclass(frozen=True)
@@ -99,8 +114,14 @@ class Scene:
     description: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
     importance: ClassVar[tuple[str, ...]] = ()  # parameter names, most important first
+    # where the parameters settle as the music falls silent: a calm picture, no extreme
+    rest: ClassVar[float] = 0.5
+    # whether the scene shows `pulse`; a user's scene says so (a shader by reading u_pulse or u_beat)
+    uses_pulse: ClassVar[bool] = False
 
     _gl: Recording | None = None
+    # set before each draw by the frame source
+    pulse: Pulse = NO_PULSE
 
     # -- the contract ---------------------------------------------------------------------
     def setup(self, ctx, size: tuple[int, int], seed: int) -> None:
@@ -108,7 +129,8 @@ class Scene:
         raise NotImplementedError
 
     def draw(self, t: float, dt: float, values: np.ndarray) -> None:
-        """Render one frame into the bound framebuffer. `values`: float32 (10,) in [0, 1]."""
+        """Render one frame into the bound framebuffer. `values`: float32 (10,) in [0, 1];
+        `self.pulse` holds this frame's pulse."""
         raise NotImplementedError
 
     def release(self) -> None:
@@ -193,11 +215,17 @@ class Uniforms:
         self._params = program.get("u_params", None)
         # a driver drops array elements a shader never reads; write only what it kept
         self._n = self._params.array_length if self._params is not None else 0
+        self._pulse = program.get("u_pulse", None)
+        self._beat = program.get("u_beat", None)
 
-    def write(self, t: float, dt: float, values: np.ndarray) -> None:
+    def write(self, t: float, dt: float, values: np.ndarray, pulse: Pulse = NO_PULSE) -> None:
         if self._time is not None:
             self._time.value = t
         if self._dt is not None:
             self._dt.value = dt
         if self._params is not None:
             self._params.write(values[: self._n].astype("f4", copy=False).tobytes())
+        if self._pulse is not None:
+            self._pulse.value = pulse.level
+        if self._beat is not None:
+            self._beat.value = pulse.beat

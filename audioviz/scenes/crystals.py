@@ -210,6 +210,9 @@ class CrystalsScene(Scene):
     # time; the sky's hue changes the whole frame, so it gets the calmest component
     importance = ("group1_size", "group2_size", "group3_size", "group4_size", "group5_size",
                   "group6_size", "rotation_y", "rotation_x", "rotation_z", "sky_hue")
+    rest = 0.3  # slow turns, smallish clusters
+    # a hit shoots the clusters out from the centre, flashes their facets and the glow behind them
+    uses_pulse = True
 
     def _program(self, ctx, stem: str, common: str | None = None):
         names = (f"{stem}.vert", f"{stem}.frag")
@@ -276,7 +279,7 @@ class CrystalsScene(Scene):
         self.angles = self.angles + 2 * math.pi * speeds * dt
         rot = gl_bytes(rotation(*self.angles))
         for u in self.uniforms:
-            u.write(t, dt, values)
+            u.write(t, dt, values, self.pulse)
         self.facets["u_rot"].write(rot)
         self.fringe["u_rot"].write(rot)
         # the stars turn about the view axis with the crystals' Z angle, slower: far, but in step

@@ -38,6 +38,7 @@ FOG_DENSITY = (0.0, 0.42)  # per world unit past the fog's start
 FOG_START = 2.2  # world units in front of the scene's centre where the fog begins
 FOV = math.radians(40)  # across the narrower side of the frame
 MIN_SPRITE = 2.0  # pixels: the smallest sprite still round and steady
+SWELL = 0.2  # a hit swells every cloud about its centre by this share (and flares it, in the shaders)
 # Clouds are bright, fog dark and greyish: HSL saturation and lightness of each (hue is a param).
 CLOUD_HSL = (0.85, 0.56)
 FOG_HSL = (0.15, 0.20)
@@ -183,15 +184,15 @@ POINTS = (2600, 1800, 1600, 1800)
 STARS = (400, 60.0)  # how many, how far from the centre (world units)
 
 
-def hsl(h: float, s: float, l: float) -> tuple[float, float, float]:
-    return colorsys.hls_to_rgb(h % 1.0, min(max(l, 0.0), 1.0), min(max(s, 0.0), 1.0))
+def hsl(h: float, s: float, light: float) -> tuple[float, float, float]:
+    return colorsys.hls_to_rgb(h % 1.0, min(max(light, 0.0), 1.0), min(max(s, 0.0), 1.0))
 
 
 def palette(hue: float) -> bytes:
     """A cloud's colours at tint -1, 0 and 1, for the points to blend between: the same for a
     whole cloud, so worked out once per draw rather than once per point."""
-    s, l = CLOUD_HSL
-    rows = (hsl(hue - HUE_SPREAD, s, l), hsl(hue, s, l), hsl(hue + HUE_SPREAD, s + HOT[0], l + HOT[1]))
+    s, light = CLOUD_HSL
+    rows = (hsl(hue - HUE_SPREAD, s, light), hsl(hue, s, light), hsl(hue + HUE_SPREAD, s + HOT[0], light + HOT[1]))
     return np.array(rows, dtype="f4").tobytes()
 
 
@@ -225,6 +226,9 @@ class PointCloudScene(Scene):
     # fog density changes the whole frame; the hues colour large areas; spin shows least
     importance = ("fog_density", "cloud1_hue", "cloud3_hue", "cloud4_hue", "cloud2_hue",
                   "cloud1_speed", "cloud3_speed", "cloud4_speed", "cloud2_speed", "fog_hue")
+    rest = 0.5  # the clouds stand still, in a light fog
+    # a hit swells every cloud, lights its points up and sheds a glow around it into the sky
+    uses_pulse = True
 
     def setup(self, ctx, size, seed):
         self.ctx = ctx
@@ -298,11 +302,11 @@ class PointCloudScene(Scene):
             speed = SPEED * (2.0 * min(max(float(values[4 + i]), 0.0), 1.0) - 1.0)
             self.angles[i] = (self.angles[i] + 2 * math.pi * speed * dt) % (2 * math.pi)
 
-    def _models(self, view: np.ndarray) -> list[np.ndarray]:
+    def _models(self, view: np.ndarray, swell: float) -> list[np.ndarray]:
         models = []
         for i in range(N_CLOUDS):
             m = np.identity(4)
-            m[:3, :3] = self.tilts[i] @ rotation((0.0, 1.0, 0.0), self.angles[i])
+            m[:3, :3] = self.tilts[i] @ rotation((0.0, 1.0, 0.0), self.angles[i]) * swell
             m[:3, 3] = self.centres[i]
             models.append(view @ m)
         return models + [view]  # the stars do not turn
@@ -325,7 +329,7 @@ class PointCloudScene(Scene):
         self._spin(dt, values)
         view = self._camera(t)
         for u in self.uniforms:
-            u.write(t, dt, values)
+            u.write(t, dt, values, self.pulse)
         self.u_halos.write(self._halos(view))
 
         ctx = self.ctx
@@ -335,7 +339,7 @@ class PointCloudScene(Scene):
         ctx.enable(moderngl.BLEND | moderngl.PROGRAM_POINT_SIZE)
         ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_COLOR
         palettes = [palette(float(v)) for v in values[:N_CLOUDS]] + [self.star_palette]
-        for i, (mv, colours) in enumerate(zip(self._models(view), palettes)):
+        for i, (mv, colours) in enumerate(zip(self._models(view, 1.0 + SWELL * self.pulse.level), palettes)):
             self.u_model_view.write(gl_bytes(mv))
             self.u_palette.write(colours)
             first, last = int(self.ranges[i]), int(self.ranges[i + 1])

@@ -65,6 +65,9 @@ class PsychedelicScene(Scene):
     # fast; the sways are broad and slow to read, and speed shows only as a rate of flow.
     importance = ("brightness", "wave_displacement", "hue", "color_mix", "hue_variation",
                   "wave_density", "saturation", "distortion_x", "distortion_y", "wave_speed")
+    rest = 0.35  # a slow, gently folded sheet of middling colour
+    # a hit zooms into the sheet and brightens it, relaxing as the pulse decays
+    uses_pulse = True
 
     def setup(self, ctx, size, seed):
         self.ctx = ctx
@@ -93,6 +96,6 @@ class PsychedelicScene(Scene):
         speed = SPEED[0] + (SPEED[1] - SPEED[0]) * min(max(float(values[7]), 0.0), 1.0)
         self.phase = (self.phase + speed * dt) % PHASE_PERIOD
         self.u_phase.value = self.phase
-        self.uniforms.write(t, dt, values)
+        self.uniforms.write(t, dt, values, self.pulse)
         self.ctx.disable(moderngl.DEPTH_TEST | moderngl.BLEND | moderngl.CULL_FACE)
         self.vao.render()

@@ -69,6 +69,9 @@ class RealScene(Scene):
     )
     importance = ("sphere_radius", "sphere_distance", "sphere_r", "sphere_g", "sphere_b",
                   "sky_r", "sky_g", "sky_b", "camera_height", "camera_speed")
+    rest = 0.5  # mid colours and sizes, the camera level with the spheres
+    # a hit bounces the spheres out from the centre, growing, and lights up the sky
+    uses_pulse = True
 
     fovy = math.radians(30)
 
@@ -124,7 +127,7 @@ class RealScene(Scene):
             for m in members:
                 m.value = value
         for u in self.uniforms:
-            u.write(t, dt, values)
+            u.write(t, dt, values, self.pulse)
         # for equal spheres that never intersect, distance from the eye is a true order
         self.order[:] = np.argsort(DIRS @ back)
         self.instances.write(self.order)

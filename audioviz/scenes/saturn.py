@@ -90,9 +90,9 @@ def fit_distance_numeric(aspect: float) -> float:
     return hi
 
 
-def hsl_linear(h: float, s: float, l: float) -> tuple[float, float, float]:
+def hsl_linear(h: float, s: float, light: float) -> tuple[float, float, float]:
     """An HSL colour as linear RGB (gamma 2, as common.glsl)."""
-    return tuple(c * c for c in colorsys.hls_to_rgb(h % 1.0, l, s))
+    return tuple(c * c for c in colorsys.hls_to_rgb(h % 1.0, light, s))
 
 
 def icosphere(subdivisions: int) -> tuple[np.ndarray, np.ndarray]:
@@ -229,6 +229,9 @@ class SaturnScene(Scene):
     # whole picture, so it suits the slowest component
     importance = ("planet_size", "planet_morph", "oscillation", "ring_outer", "particle_size",
                   "ring_inner", "ring_speed", "planet_hue", "ring_hue", "tilt")
+    rest = 0.35  # a calm planet, slow rings, little bobbing
+    # a hit flares the rings, their particles swelling and lighting up, and the atmosphere's glow
+    uses_pulse = True
 
     def _program(self, ctx, stem: str):
         common = shader_source("saturn_common.glsl") + "\n#line 1\n"
@@ -367,7 +370,7 @@ class SaturnScene(Scene):
                 else:
                     u.value = value
         for u in self.uniforms:
-            u.write(t, dt, values)
+            u.write(t, dt, values, self.pulse)
 
         ctx = self.ctx
         ctx.clear(depth=1.0)

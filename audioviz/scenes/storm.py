@@ -18,13 +18,17 @@ texture fetch per pixel and every interpolated varying costs milliseconds) at 60
 - Rain is one instanced quad per drop (about 1000 at full rain): a fraction of the cost of
   procedural rain over the whole screen. The amount draws a prefix of a shuffled list, the
   last drop fading in.
-- Lightning runs on real seconds, not the scene clock, because its parameters are durations.
+- Lightning runs on dt alone, not the speed-scaled clock, because its parameters are durations.
   A phase integrated with dt triggers strikes at seeded intervals; each strike's position,
   flicker and bolt shape come from (seed, strike number), so frames are reproducible. A flash
   rises within a frame or two, flickers for a few frames like a return stroke, and decays over
   the duration; bolts live in a ring of slots whose glow has died long before one is reused.
 - Every other motion (cloud drift, tornado spin and wander, rain fall) integrates the speed
   parameter with dt into a scene clock, so a change of speed never makes anything jump.
+- The music's hits strike too: the pulse adds a flash of its own, and a strong one a bolt in a
+  slot of its own, both following the pulse frame by frame (it peaks on the onset's frame and
+  decays within 0.2 s). Each hit's bolt comes from (seed, onset number); the seeded strikes go
+  on as they would without it.
 """
 
 from __future__ import annotations
@@ -86,6 +90,8 @@ ATTACK = 0.022                    # rise time of a flash, seconds
 MIN_DECAY = 0.05                  # shortest decay time constant, so a flash spans a few frames
 FLICKER = (0.055, 0.09)           # period of the return strokes' flicker, seconds
 FLICKER_SPAN = 0.12               # how long the flicker lasts, seconds
+HIT_FLASH = 1.0                   # a hit's flash at full pulse, as bright as a strong strike
+HIT_BOLT = 0.2                    # a hit's bolt shows while the pulse stays above this
 
 
 def lerp(r: tuple[float, float], v: float) -> float:
@@ -196,6 +202,9 @@ class StormScene(Scene):
     # picture at once; the lightning and speed parameters act over seconds, not frames
     importance = ("tornado", "rain", "cloud_isolation", "night", "cloud_size", "lightning_interval",
                   "cloud_blobs", "lightning_duration", "speed", "cloud_detail")
+    rest = 0.3  # a slow storm at dusk: a thin funnel aloft, light rain, few cloud blobs
+    # the music's hits strike as lightning: a flash with every one, a bolt with the strong ones
+    uses_pulse = True
 
     # -- setup ---------------------------------------------------------------------------
     def _program(self, ctx, stem: str):
@@ -225,6 +234,8 @@ class StormScene(Scene):
         self.strikes: list[Strike] = []
         self.strike_count = 0
         self.spacing = 1.0
+        self.hit = -1  # the onset whose bolt is in the hit slot
+        self.hit_x = self.hit_ground = 0.0
 
         names = ("sky", "splat", "shade", "cloud", "tornado", "dust", "bolt", "rain")
         self.progs = {n: self._program(ctx, f"storm_{n}") for n in names}
@@ -313,11 +324,12 @@ class StormScene(Scene):
         self.dust_vao = ctx.vertex_array(self.progs["dust"], [(self.quad, "2f", "in_corner")])
 
     def _setup_bolts(self, ctx):
-        # one vertex array per slot, over its part of one buffer: only live bolts are drawn
+        # one vertex array per slot, over its part of one buffer: only live bolts are drawn; the
+        # last slot is the music's hits'
         row = 6 * 4  # bytes per segment
-        self.bolt_buffer = ctx.buffer(reserve=BOLT_SLOTS * BOLT_SEGMENTS * row)
+        self.bolt_buffer = ctx.buffer(reserve=(BOLT_SLOTS + 1) * BOLT_SEGMENTS * row)
         self.bolt_vaos = []
-        for slot in range(BOLT_SLOTS):
+        for slot in range(BOLT_SLOTS + 1):
             vao = ctx.vertex_array(self.progs["bolt"], [(self.quad, "2f", "in_corner")])
             base = slot * BOLT_SEGMENTS * row
             for name, fmt, at in (("in_segment", "4f", 0), ("in_style", "2f", 16)):
@@ -325,7 +337,7 @@ class StormScene(Scene):
                 vao.bind(location, "f", self.bolt_buffer, fmt, offset=base + at, stride=row,
                          divisor=1)
             self.bolt_vaos.append(vao)
-        self.bolt_power = np.zeros(BOLT_SLOTS)
+        self.bolt_power = np.zeros(BOLT_SLOTS + 1)
 
     def _setup_rain(self, ctx, rng):
         rain = self.progs["rain"]
@@ -358,6 +370,15 @@ class StormScene(Scene):
         k = self.strike_count
         self.strike_count += 1
         rng = self._strike_rng(k)
+        slot = k % BOLT_SLOTS
+        x, ground = self._new_bolt(rng, slot)
+        self.strikes.append(Strike(age, glow, bolt, x, rng.uniform(0.7, 1.0), rng.uniform(*FLICKER),
+                                   rng.uniform(0, 2 * math.pi), ground, slot))
+        # strikes are not regular: the next one comes after 0.55 to 1.45 intervals
+        self.spacing = float(self._strike_rng(k + 1).uniform(0.55, 1.45))
+
+    def _new_bolt(self, rng, slot: int) -> tuple[float, float]:
+        """A bolt from `rng` into `slot`; returns its x and whether it reaches the ground."""
         x = rng.uniform(-0.75, 0.75) * self.half[0]
         ground = 1.0 if rng.uniform() < 0.75 else 0.0
         root = (x, self.half[1] + 0.05)  # from the deck above the picture
@@ -370,15 +391,24 @@ class StormScene(Scene):
         limit = 0.8 * self.half[0]
         end_x = float(np.clip(x + lean * self.half[0] * 0.5, -limit, limit))
         end = (end_x, end_y)
-        slot = k % BOLT_SLOTS
         rows = bolt_segments(rng, root, end)
         # on a tall, narrow screen the jags could leave it
         rows[:, [0, 2]] = np.clip(rows[:, [0, 2]], -self.half[0], self.half[0])
         self.bolt_buffer.write(rows.tobytes(), offset=slot * BOLT_SEGMENTS * rows.itemsize * 6)
-        self.strikes.append(Strike(age, glow, bolt, x, rng.uniform(0.7, 1.0), rng.uniform(*FLICKER),
-                                   rng.uniform(0, 2 * math.pi), ground, slot))
-        # strikes are not regular: the next one comes after 0.55 to 1.45 intervals
-        self.spacing = float(self._strike_rng(k + 1).uniform(0.55, 1.45))
+        return x, ground
+
+    def _hit(self) -> float:
+        """The music's lightning: a flash as strong as the pulse, now, and while it is strong, a
+        bolt of the onset's own. Returns the flash."""
+        level, count = self.pulse.level, self.pulse.count
+        if level <= 0.0:
+            return 0.0
+        if count != self.hit:  # a new onset: its bolt, from the seed and its number
+            self.hit = count
+            rng = np.random.default_rng([self.seed & 0xFFFFFFFF, count, 11])  # not the strikes' stream
+            self.hit_x, self.hit_ground = self._new_bolt(rng, BOLT_SLOTS)
+        self.bolt_power[BOLT_SLOTS] = max(level - HIT_BOLT, 0.0) / (1.0 - HIT_BOLT)
+        return HIT_FLASH * level
 
     def _lightning(self, dt: float, duration: float, interval: float):
         """Advance the strikes; return (flash brightness, light x, ground share) for this frame.
@@ -410,6 +440,10 @@ class StormScene(Scene):
             total += glow
             xsum += glow * s.x
             gsum += glow * s.ground
+        hit = self._hit()
+        total += hit
+        xsum += hit * self.hit_x
+        gsum += hit * self.hit_ground
         if total < 1e-6:
             return 0.0, self.strikes[-1].x if self.strikes else 0.0, 0.0
         return total, xsum / total, gsum / total

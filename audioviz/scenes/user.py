@@ -7,6 +7,11 @@ A fragment shader declares what it reads, any of:
     uniform vec2 u_resolution;     // pixels (iResolution, a vec3, also works)
     uniform float p0, p1, ... p9;  // the ten parameters in [0, 1], or:
     uniform float u_params[10];
+    uniform float u_pulse;         // onsets and beats: 0 to 1 on a hit's frame, decaying after
+    uniform float u_beat;          // the beat's phase: 0 on a beat, rising to 1 at the next
+
+A shader that declares u_pulse or u_beat uses the pulse; u_time is scene time, which runs
+with the music's loudness and stops in silence.
 
 and writes its colour either from `void main()` to its own `out vec4`, or from ShaderToy's
 `void mainImage(out vec4 fragColor, in vec2 fragCoord)`. Lines such as
@@ -196,6 +201,7 @@ def fragment_scene_class(source: str, filename: str = "shader.frag") -> type[Sce
     class FragmentScene(Scene):
         name = stem
         description = f"fragment shader {filename}"
+        uses_pulse = bool(re.search(r"uniform\s+float\s+[^;]*\bu_(pulse|beat)\b", source))
 
         def setup(self, ctx, size, seed):
             try:
@@ -211,6 +217,7 @@ def fragment_scene_class(source: str, filename: str = "shader.frag") -> type[Sce
             self.array = self.prog.get("u_params", None)
             self.times = [u for u in (self.prog.get("u_time", None), self.prog.get("iTime", None)) if u is not None]
             self.dt = self.prog.get("u_dt", None)
+            self.pulses = self.prog.get("u_pulse", None), self.prog.get("u_beat", None)
             if self.array is None and not any(self.singles):
                 raise SceneError(
                     f"{filename}: reads none of the parameters; declare uniform float p0 ... p9 or u_params[10]"
@@ -232,6 +239,9 @@ def fragment_scene_class(source: str, filename: str = "shader.frag") -> type[Sce
                     u.value = float(v)
             if self.array is not None:
                 self.array.write(np.asarray(values[: self.array.array_length], dtype="f4").tobytes())
+            for u, v in zip(self.pulses, (self.pulse.level, self.pulse.beat)):
+                if u is not None:
+                    u.value = v
             self.vao.render(vertices=3)
 
     FragmentScene.params = params

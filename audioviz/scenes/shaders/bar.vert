@@ -25,6 +25,14 @@ const float SPACING = 1.0;
 const float WIDTH = 0.68;
 const vec3 KEY = vec3(-0.4308, 0.8137, 0.3829);   // normalize(-0.45, 0.85, 0.55)
 const vec3 FILL = vec3(0.6247, 0.3123, 0.7288);   // normalize(0.6, 0.3, 0.7)
+const float FLARE = 0.9;     // a hit lights every face up by this much more, the cap twice over
+
+// A bar's height, kicked up on a hit: short bars jump, tall ones less so they stay in the
+// picture (bar_shadow.vert has the same).
+float bar_height(float value) {
+    float h = 0.12 + 3.2 * value;
+    return h + u_pulse * (0.4 + 0.2 * h);
+}
 
 vec3 bar_colour(int bar, float value) {
     // a cool-to-warm sweep along the row; taller bars are more saturated and brighter
@@ -36,15 +44,15 @@ vec3 lit(vec3 n, vec3 base, float value, vec3 view) {
     float diff = max(dot(n, KEY), 0.0) * 0.9 + max(dot(n, FILL), 0.0) * 0.25;
     float spec = max(dot(n, normalize(KEY + view)), 0.0);
     spec *= spec; spec *= spec; spec *= spec; spec *= spec; spec *= spec;  // ^32
-    vec3 c = base * (0.18 + diff) + 0.35 * spec;
-    // the cap glows with the bar's level, so heights read at a glance
-    return n.y > 0.5 ? c + base * (0.35 + 1.1 * value) : c;
+    vec3 c = base * (0.18 + diff + FLARE * u_pulse) + 0.35 * spec;
+    // the cap glows with the bar's level, so heights read at a glance, and flares on a hit
+    return n.y > 0.5 ? c + base * (0.35 + 1.1 * value + 2.0 * FLARE * u_pulse) : c;
 }
 
 void main() {
     int bar = ORDER[gl_InstanceID];
     float value = clamp(u_params[bar], 0.0, 1.0);
-    vec3 half_size = 0.5 * vec3(WIDTH, 0.12 + 3.2 * value, WIDTH);
+    vec3 half_size = 0.5 * vec3(WIDTH, bar_height(value), WIDTH);
     vec3 centre = vec3((float(bar) - 4.5) * SPACING, half_size.y, 0.0);
 #ifdef MIRROR
     vec3 eye = vec3(u_eye.x, -u_eye.y, u_eye.z);  // the reflection is the bars seen from below

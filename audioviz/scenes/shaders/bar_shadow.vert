@@ -7,8 +7,14 @@ flat out float v_reach;
 const float SPACING = 1.0;
 const float WIDTH = 0.68;
 
+// as bar.vert's: a hit lifts the bars, and their shadows reach further
+float bar_height(float value) {
+    float h = 0.12 + 3.2 * value;
+    return h + u_pulse * (0.4 + 0.2 * h);
+}
+
 void main() {
-    float h = 0.12 + 3.2 * clamp(u_params[gl_InstanceID], 0.0, 1.0);
+    float h = bar_height(clamp(u_params[gl_InstanceID], 0.0, 1.0));
     v_reach = 0.22 + 0.3 * h;
     v_local = in_corner * (0.5 * WIDTH + v_reach);
     vec3 p = vec3((float(gl_InstanceID) - 4.5) * SPACING + v_local.x, 0.0, v_local.y);

@@ -8,8 +8,12 @@ uniform vec2 u_size;       // a group's scale at size 0 and 1
 
 const vec3 KEY = vec3(-0.4924, 0.6565, 0.5717);  // normalize(-0.6, 0.8, 0.7): upper left, front
 const float ROOT_SHADE = 0.5;                   // how far from its root a crystal stays in shadow
+const float KICK = 0.18;                        // a hit shoots every group out by this share
+const float FLARE = 0.6;                        // and lights every facet up by this share
 
-float group_scale(int g) { return mix(u_size.x, u_size.y, clamp(u_params[4 + g], 0.0, 1.0)); }
+float group_scale(int g) {
+    return mix(u_size.x, u_size.y, clamp(u_params[4 + g], 0.0, 1.0)) * (1.0 + KICK * u_pulse);
+}
 
 // A point of group g, given in the group's own unscaled coordinates, in world space.
 vec3 world_position(vec3 p, int g) { return u_rot * (u_roots[g] + group_scale(g) * p); }
@@ -35,5 +39,6 @@ vec3 facet_colour(vec3 n, vec3 v, vec3 tint) {
     spec *= spec; spec *= spec; spec *= spec; spec *= spec; spec *= spec;  // ^32
     float grazing = 1.0 - max(dot(n, v), 0.0);
     grazing *= grazing; grazing *= grazing;
-    return base * (0.22 + 0.78 * diffuse) + 0.8 * spec + grazing * (0.6 * tint + 0.08);
+    vec3 c = base * (0.22 + 0.78 * diffuse) + 0.8 * spec + grazing * (0.6 * tint + 0.08);
+    return c * (1.0 + FLARE * u_pulse);
 }

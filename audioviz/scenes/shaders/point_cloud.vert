@@ -15,6 +15,8 @@ in float in_tint;              // -1 cool and dim .. 1 hot and pale
 
 flat out vec3 v_colour;        // what the sprite's centre adds (display-referred, screen-blended)
 
+const float FLARE = 1.2;       // a hit brightens every point by this share
+
 void main() {
     vec4 p = u_model_view * vec4(in_pos, 1.0);
     float depth = max(-p.z, 1e-3);
@@ -24,7 +26,7 @@ void main() {
     float fog = exp(-density * max(depth - u_fog_start, 0.0));
     vec3 colour = mix(u_palette[1], in_tint < 0.0 ? u_palette[0] : u_palette[2], abs(in_tint));
     // a sprite enlarged to the minimum keeps the light of the point it stands for
-    v_colour = colour * (in_bright * fog * size * size / (sprite * sprite));
+    v_colour = colour * (in_bright * fog * size * size / (sprite * sprite)) * (1.0 + FLARE * u_pulse);
     gl_PointSize = sprite;
     gl_Position = vec4(p.xy * u_focal, 0.0, depth);
 }

@@ -13,6 +13,7 @@ out vec3 v_colour;             // display-referred
 const float SKY_DEPTH = 10.0;  // world units of fog that make the sky the fog's colour
 const float GLOW = 0.07;       // light a cloud scatters into thick fog, linear
 const float GRADIENT = 0.22;   // top lighter than bottom by this fraction
+const float FLASH = 0.12;      // light a cloud sheds around it on a hit, linear, fog or not
 
 void main() {
     float density = mix(u_density_range.x, u_density_range.y, clamp(u_params[8], 0.0, 1.0));
@@ -31,6 +32,7 @@ void main() {
         vec3 cloud = srgb_to_linear(hsl2rgb(vec3(u_params[i], u_cloud_sl)));
         float falloff = 1.0 / (1.0 + 0.6 * r2 * r2);
         c += cloud * (GLOW * thickness * exp(-density * max(h.w, 0.0)) * falloff);
+        c += cloud * (FLASH * u_pulse * falloff);
     }
     v_colour = linear_to_srgb(c);
     gl_Position = vec4(in_ndc, 0.0, 1.0);

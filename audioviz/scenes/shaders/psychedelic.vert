@@ -28,6 +28,8 @@ const vec2 SWAY = vec2(0.0, 1.1);          // units of the warped pattern, along
 const vec2 WEIGHTS = vec2(0.62, 0.38);     // the waves' shares of the pattern
 const float ACCENT_HUE = 0.3;              // the accent hue from the base hue, turns
 const float BAND_SPREAD = 0.6;             // the hue's spread along the bands, over HUE_SPREAD
+const float ZOOM_KICK = 0.22;              // a hit zooms into the sheet by this share
+const float SURGE = 0.7;                   // and brightens it by this share
 
 float param(int i, vec2 range) { return mix(range.x, range.y, clamp(u_params[i], 0.0, 1.0)); }
 
@@ -51,7 +53,9 @@ void main() {
     vec2 sway = vec2(param(8, SWAY), param(9, SWAY));
 
     // broad sways along X and Y, then two octaves of domain warp, each feeding on the last
-    vec2 x = in_ndc * u_aspect;
+    // a hit zooms in: the picture's point, in the pattern's units, shrinks towards the centre
+    float kick = 1.0 + ZOOM_KICK * u_pulse;
+    vec2 x = in_ndc * u_aspect / kick;
     vec2 q = u_turn * x * zoom;
     mat2 jac = u_turn * zoom;
     stage(q, jac, sway, vec2(0.9, 0.8), vec2(0.31, -0.27), u_seed[0].xy);
@@ -67,7 +71,7 @@ void main() {
     vec2 grad_len = k * vec2(length(grad[0]), length(grad[1]));  // radians per unit
     // band-limiting: a wave fades out from a 10 px period to 5 px; the glint, a narrow lobe on
     // each fold, from 20 px to 10 px
-    vec2 cycles_per_px = grad_len / (6.2832 * u_px);
+    vec2 cycles_per_px = grad_len / (6.2832 * u_px * kick);
     float finest = max(cycles_per_px.x, cycles_per_px.y);
     // slow envelopes let each wave come and go, so the ribbons change character across the sheet
     vec2 envelope = 0.6 + 0.4 * sin(q * mat2(0.9, -0.4, 0.3, 0.8) + u_phase * vec2(0.17, -0.11)
@@ -78,6 +82,8 @@ void main() {
     float drift = sin(dot(q, vec2(0.8, 0.6)) + u_phase * 0.13 + u_seed[2].z);
     v_point = vec4(0.5 * k * x, hue + spread * drift, 1.0 - smoothstep(0.05, 0.1, finest));
     float chroma = sat * (1.0 - abs(2.0 * light - 1.0));  // as hsl2rgb() works it out
-    v_style = vec4(chroma, light, spread * BAND_SPREAD, ACCENT_HUE * param(3, COLOR_MIX));
+    // scaling both scales the colour: a hit brightens the sheet without washing out its hues
+    float surge = 1.0 + SURGE * u_pulse;
+    v_style = vec4(chroma * surge, light * surge, spread * BAND_SPREAD, ACCENT_HUE * param(3, COLOR_MIX));
     gl_Position = vec4(in_ndc, 0.0, 1.0);
 }

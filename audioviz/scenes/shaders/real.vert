@@ -26,6 +26,8 @@ flat out vec4 v_occluders[NEIGHBOURS];  // their centres from this sphere's, and
 flat out vec3 v_crowd;          // the other spheres' occlusion, lumped: sum of o / |o|^3
 flat out vec3 v_ambient[6];     // the sky seen by a surface facing +x, -x, +y, -y, +z, -z
 
+const float BOUNCE = 0.16;      // how much a hit swells the cluster, a share of its size
+
 // The sky's light on a surface facing `axis`: the sky straight ahead and at 50 degrees around
 // it, weighted by the cosine, stand in for the hemisphere's integral.
 vec3 sky_light(vec3 axis, vec3 u, vec3 v, vec3 base) {
@@ -38,9 +40,11 @@ vec3 sky_light(vec3 axis, vec3 u, vec3 v, vec3 base) {
 }
 
 void main() {
-    // clamped: beyond their ranges the spheres could intersect, and the sorting would fail
-    float radius = mix(u_radius_range.x, u_radius_range.y, clamp(u_params[6], 0.0, 1.0));
-    float distance = mix(u_distance_range.x, u_distance_range.y, clamp(u_params[7], 0.0, 1.0));
+    // clamped: beyond their ranges the spheres could intersect, and the sorting would fail; a
+    // hit swells spheres and gaps alike, so they still never touch
+    float bounce = 1.0 + BOUNCE * u_pulse;
+    float radius = mix(u_radius_range.x, u_radius_range.y, clamp(u_params[6], 0.0, 1.0)) * bounce;
+    float distance = mix(u_distance_range.x, u_distance_range.y, clamp(u_params[7], 0.0, 1.0)) * bounce;
     vec3 centre = u_dirs[in_sphere] * distance;
     // the spheres off the list only dim the sky a little, each from about its centre's direction
     vec3 crowd = vec3(0.0);

@@ -2,6 +2,7 @@
 
 const int NEIGHBOURS = 6;  // occluders considered per sphere
 const vec3 SUN = vec3(1.0, 0.86, 0.70);
+const float SKY_SURGE = 0.4;  // how much brighter the sky is at the height of a hit
 
 // Colour parameters i..i+2 as a linear colour, within a range that stays pleasant at both ends.
 vec3 param_colour(int i, vec3 lo, vec3 hi) {
@@ -11,9 +12,10 @@ vec3 param_colour(int i, vec3 lo, vec3 hi) {
 
 vec3 sphere_colour() { return param_colour(0, vec3(0.22, 0.22, 0.23), vec3(0.88, 0.86, 0.83)); }
 // The sky fills most of the picture: a little less saturated, so no corner of the range is garish.
+// A hit brightens it, and with it the light it sheds on the spheres.
 vec3 sky_colour() {
     vec3 c = param_colour(3, vec3(0.20, 0.23, 0.32), vec3(0.86, 0.85, 0.82));
-    return mix(c, vec3(dot(c, vec3(0.2126, 0.7152, 0.0722))), 0.3);
+    return mix(c, vec3(dot(c, vec3(0.2126, 0.7152, 0.0722))), 0.3) * (1.0 + SKY_SURGE * u_pulse);
 }
 
 // Deeper zenith, darker nadir, a band of haze at the horizon and a glow around the light; a few

@@ -11,6 +11,7 @@ flat out vec2 v_sun;       // unit direction towards the sun on screen
 flat out vec3 v_colour;
 
 const float EXTENT = 1.7;  // the quad's half-size, in disc radii
+const float FLARE = 2.0;   // a hit brightens the atmosphere's glow by this share
 
 void main() {
     vec2 corner = vec2(gl_VertexID & 1, gl_VertexID >> 1) * 2.0 - 1.0;
@@ -20,6 +21,6 @@ void main() {
     v_inv_r = 1.0 / r_px;
     v_px = v_centre + corner * EXTENT * r_px;
     v_sun = normalize(u_light.xy + vec2(1e-4));
-    v_colour = u_glow;
+    v_colour = u_glow * (1.0 + FLARE * u_pulse);
     gl_Position = vec4(v_px / u_resolution * 2.0 - 1.0, 0.0, 1.0);
 }

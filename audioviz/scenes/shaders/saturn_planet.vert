@@ -10,6 +10,7 @@
 const int WAVES = 8;
 const float OUTLINE_PX = 1.5;   // how far silhouette edges are pushed out, pixels
 const float MAX_SHIFT_PX = 4.0; // a sharp corner's mitre is capped at this
+const float FLARE = 0.5;        // a hit brightens the sunlit side by this share, with the rings
 
 uniform float u_radius;         // world units
 uniform float u_morph;          // relief amplitude, a fraction of the radius
@@ -79,6 +80,7 @@ vec3 shade(vec3 p0, vec3 p1, vec3 p2, vec3 dir, float height) {
     float fill = 0.035 + 0.05 * max(-ndl, 0.0);  // starlight and a faint back light on the night side
     float edge = 1.0 - max(dot(n, v), 0.0);
     float rim = edge * edge * edge * (0.08 + 0.5 * smoothstep(-0.35, 0.5, ndl));
+    sun *= 1.0 + FLARE * u_pulse;
     return base * (fill + 1.15 * sun) * SUN + 0.12 * spec * sun * SUN + rim * atmosphere();
 }
 

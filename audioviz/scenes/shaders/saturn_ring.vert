@@ -17,11 +17,14 @@ out float v_alpha;
 
 const float MIN_PX = 1.8;       // the smallest footprint that stays smooth on the pixel grid
 const float THICKNESS = 0.012;  // the rings' own thickness when nothing bobs, world units
+const float FLARE = 1.5;        // a hit lights the particles up by this share
+const float SWELL = 0.4;        // and swells them by this share
+const float SPREAD = 0.08;      // while the rings spread out by this share of their radius
 
 void main() {
     int k = int(in_ring.x);
     float angle = in_ring.z + u_angle[k];
-    float r = mix(u_band[k].x, u_band[k].y, in_ring.y);
+    float r = mix(u_band[k].x, u_band[k].y, in_ring.y) * (1.0 + SPREAD * u_pulse);
     float h = (THICKNESS + u_oscillation * in_wave.z) * sin(in_wave.y * u_time + in_wave.x);
     vec3 rel = u_model * vec3(r * cos(angle), h, -r * sin(angle));
 
@@ -29,10 +32,10 @@ void main() {
     float along = dot(rel, u_light);
     float across = length(rel - along * u_light);
     float lit = max(smoothstep(-0.3, 0.0, along), smoothstep(0.85, 1.1, across / u_radius));
-    vec3 c = u_colour[k] * in_ring.w * (0.06 + 0.94 * lit);
+    vec3 c = u_colour[k] * in_ring.w * (0.06 + 0.94 * lit) * (1.0 + FLARE * u_pulse);
 
     vec3 pos = u_centre + rel;
-    float px = u_size * in_wave.w * u_focal / -pos.z;
+    float px = u_size * in_wave.w * u_focal / -pos.z * (1.0 + SWELL * u_pulse);
     // below the minimum footprint a particle is drawn at that size and dims with its area instead
     float energy = min(px * px / (MIN_PX * MIN_PX), 1.0);
     float size = max(px, MIN_PX) + 1.0;
