@@ -265,6 +265,8 @@ def analyze(
         typer.echo(f"wrote {result.index}: {len(result.figures)} figures for {result.tracks} tracks", err=True)
         for variant, m in (result.sync or {}).get("medians", {}).items():
             typer.echo(f"sync, {variant}: {describe_sync(m)}", err=True)
+        if result.sync:
+            typer.echo(result.sync["verdict"], err=True)
     if not json_out:
         for line in result.failed:
             typer.echo(f"skipped {line}", err=True)

@@ -1,5 +1,5 @@
 """What a scene is given, frame by frame: the learned features' parameters, scene time and the
-pulse, with the music's loudness in all three.
+pulse, with the music's loudness and activity in all three.
 
 The features set the look of each part of a song; what they cannot give is the short time
 scale and the sense of loudness. So, from the audio itself (rhythm.py):
@@ -8,15 +8,16 @@ scale and the sense of loudness. So, from the audio itself (rhythm.py):
 - loudness: a gain from the momentary loudness, 1 at the track's median and above, falling to
   0 15 dB below it and in silence (-60 dBFS). It scales the pulse, blends the parameters
   towards the scene's rest and slows scene time, so quiet passages move less, a drop after a
-  breakdown shows, and silence stands still;
+  breakdown shows, and silence stands still (settling over the SETTLE seconds before it);
 - activity: how much the spectrum changes (the flux over half a second), ranked within the
   song, 0 at its calmest moment and 1 at its busiest. Scene time runs from a tenth of the
   clock's pace to twice it, the parameters follow the features at a rate of activity squared
   (they move on to the next section's look where the music moves, and hold still where it
   holds), and a pulse in a calm passage is a fifth of one in the busiest. Measured on held-out
-  music (BENCHMARKS.md), this is what lifts the correlation of visual and musical change from
-  about 0.2 (loudness and pulse alone) to above 0.5: the pulse marks single hits, but over
-  half a second what the eye sees moving is the scene's own motion and its parameters.
+  music (BENCHMARKS.md, section 9), letting the parameters move only as fast as the music is
+  busy is what lifts the correlation of visual and musical change from about 0.3 to above
+  0.5: the pulse marks single hits, but over half a second most of what the eye sees change
+  is the parameters.
 
 `--energy` (TimelineConfig.energy) sets how much of loudness and activity acts: at 0 values,
 time and pulse are exactly what the features and onsets give.
@@ -31,13 +32,14 @@ import numpy as np
 
 from .config import TimelineConfig
 from .mapping.timeline import frame_times
-from .rhythm import Rhythm, beat_phase, frame_of, loudness_at, pulse
+from .rhythm import Rhythm, beat_phase, frame_of, loudness_at, pulse, ranks
 from .scenes.base import Pulse, Scene
 
 SILENCE_DB = -60.0  # at and below this a track is silent: the picture stands still
 AUDIBLE_DB = 12.0  # dB above silence where the gain may reach 1
 SPAN_DB = 15.0  # dB below the track's median loudness where the gain reaches 0
 LOUDNESS_WINDOW = 0.4  # seconds: momentary loudness, not each drum hit
+SETTLE = 0.4  # seconds over which the picture comes to rest before a silence
 PULSE_DECAY = 0.12  # seconds for a pulse to fall to 1/e: gone within the next eighth note at 120 bpm
 ACTIVITY_WINDOW = 0.5  # seconds of flux: a phrase's busyness, not each hit (the pulse shows those)
 ACTIVITY_PACE = (0.1, 2.0)  # scene pace at the song's calmest and busiest moments
@@ -70,7 +72,10 @@ class Motion:
 
 
 def energy_gain(rhythm: Rhythm, times: np.ndarray) -> np.ndarray:
-    """(len(times),) gain in [0, 1] from the momentary loudness (see the module's docstring)."""
+    """(len(times),) gain in [0, 1] from the momentary loudness at the frame times `times` (see
+    the module's docstring). Before a silence it falls to 0 over SETTLE seconds, reaching it a
+    frame early, so the picture stands still from its first silent frame on; after one it wakes
+    with the music."""
     level = loudness_at(rhythm, times, LOUDNESS_WINDOW)
     audible = rhythm.loudness[rhythm.loudness > SILENCE_DB]
     if audible.size == 0:
@@ -78,15 +83,21 @@ def energy_gain(rhythm: Rhythm, times: np.ndarray) -> np.ndarray:
     median = float(np.median(audible))
     relative = (level - (median - SPAN_DB)) / SPAN_DB
     absolute = (level - SILENCE_DB) / AUDIBLE_DB
-    return np.clip(np.minimum(relative, absolute), 0.0, 1.0).astype(np.float32)
+    gain = np.minimum(relative, absolute)
+    silent = np.flatnonzero(level <= SILENCE_DB)
+    if silent.size and len(times) > 1:
+        ahead = np.searchsorted(silent, np.arange(len(times)))  # the next silent frame's index in `silent`
+        frames_to = np.where(ahead < silent.size, silent[np.minimum(ahead, silent.size - 1)] - np.arange(len(times)),
+                             np.iinfo(np.int64).max)
+        settle = SETTLE / float(times[1] - times[0])  # in frames
+        gain = np.minimum(gain, (frames_to - 1) / settle)
+    return np.clip(gain, 0.0, 1.0).astype(np.float32)
 
 
 def activity(rhythm: Rhythm, times: np.ndarray) -> np.ndarray | None:
     """(len(times),) in [0, 1]: the mean flux over ACTIVITY_WINDOW around each time, as its rank
     among all of them (a song is compared with itself: a steady ambient track and a drum solo
     both use the whole range). None where the flux never changes: nothing to rank."""
-    from scipy.stats import rankdata
-
     flux = rhythm.flux.astype(np.float64)
     if len(times) == 0 or flux.size == 0 or np.ptp(flux) == 0:
         return None
@@ -95,7 +106,7 @@ def activity(rhythm: Rhythm, times: np.ndarray) -> np.ndarray | None:
     at = np.clip(np.rint(times * rhythm.rate).astype(np.int64), 0, flux.size - 1)
     lo, hi = np.maximum(at - half, 0), np.minimum(at + half + 1, flux.size)
     busy = (summed[hi] - summed[lo]) / (hi - lo)
-    return ((rankdata(busy) - 0.5) / len(busy)).astype(np.float32)
+    return ((ranks(busy) - 0.5) / len(busy)).astype(np.float32)
 
 
 def follow(values: np.ndarray, rate: np.ndarray) -> np.ndarray:

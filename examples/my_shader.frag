@@ -1,7 +1,10 @@
 // A user scene as one fragment shader:  audioviz render song.mp3 --scene examples/my_shader.frag
 //
 // audioviz sets whichever of these uniforms the shader declares: u_time (seconds), u_resolution
-// (pixels), u_dt (seconds per frame) and the ten parameters p0 ... p9, each in [0, 1]. ShaderToy's
+// (pixels), u_dt (seconds per frame), the ten parameters p0 ... p9, each in [0, 1], and the music's
+// pulse: u_pulse (1 on the frame of a hit, dying away over a tenth of a second; declaring it says
+// the scene uses it) and u_beat (the beat's phase, 0 on a beat rising to 1 at the next). u_time is
+// scene time: it runs faster when the music is busy and stands still in silence. ShaderToy's
 // iTime, iResolution and mainImage() work too. The comments below name the parameters (for
 // `--order`, `extract --mapped` and the README of your scene) and say which matter most.
 //
@@ -20,6 +23,7 @@
 
 uniform float u_time;
 uniform vec2 u_resolution;
+uniform float u_pulse;
 uniform float p0, p1, p2, p3, p4, p5, p6, p7, p8, p9;
 
 out vec4 frag_color;
@@ -40,7 +44,7 @@ void main() {
     float px = 2.0 / min(u_resolution.x, u_resolution.y); // one pixel, in uv units
     float width = 0.004 + 0.03 * p1;
     float line = 1.0 - smoothstep(width - px, width + px, d);  // analytic anti-aliasing
-    float halo = (0.15 + 0.85 * p4) * exp(-d * 40.0) * 0.6;
+    float halo = (0.15 + 0.85 * p4 + 0.8 * u_pulse) * exp(-d * 40.0) * 0.6;  // a hit flares the halo
     float fade = smoothstep(1.6, 0.2, r);
     vec3 colour = hue_to_rgb(fract(p2 + p3 * 0.4 * r)) * 0.8 + 0.2;
     vec3 background = mix(vec3(0.02, 0.02, 0.05), vec3(0.12, 0.1, 0.16), p8) * (1.0 - 0.4 * r);

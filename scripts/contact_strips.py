@@ -6,7 +6,7 @@ the music drives motion (issue 15). Bring your own music: nothing here ships aud
 It hears the --seconds from --start once, picks the strongest onset at least 1 s from both ends,
 and draws, for every scene, frames every 0.1 s from 0.3 s before it to 0.6 s after: the top row
 as audioviz drew before (--hop 0.96 --pulse 0 --energy 0), the bottom row with today's defaults.
-The onset's frame is outlined. One PNG per scene.
+The onset's frame is outlined. One JPEG per scene (a PNG of these gradients is ten times larger).
 """
 
 from __future__ import annotations
@@ -96,8 +96,8 @@ def main() -> None:
             for listener, timeline, features, rhythm_ in heard.values():
                 motion = frame_motion(listener.params(features, cls).values, features, rhythm_, FPS, timeline, cls)
                 rows.append(frames_at(ctx, cls, motion, picks))
-            Image.fromarray(strip(rows, list(OFFSETS).index(0.0))).save(a.out / f"{scene}.png", optimize=True)
-            print(f"{a.out / scene}.png: onset at {a.start + onset:.2f} s of {a.song.name}")
+            Image.fromarray(strip(rows, list(OFFSETS).index(0.0))).save(a.out / f"{scene}.jpg", quality=88)
+            print(f"{a.out / scene}.jpg: onset at {a.start + onset:.2f} s of {a.song.name}")
 
 
 if __name__ == "__main__":

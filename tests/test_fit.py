@@ -168,6 +168,7 @@ def test_analyze_draws_the_report_of_a_folder(tmp_path, corpus_dir, tiny_model):
     assert sync["medians"]["model"]["onset_lift"] > sync["medians"]["model, paper's motion"]["onset_lift"]
     assert "Does the picture move with the music?" in html and "band energies" in html
     assert json.loads((tmp_path / "report" / "sync.json").read_text())["medians"] == sync["medians"]
+    assert sync["verdict"].startswith("Moved the paper's way, the model's features follow the music at")
 
 
 def test_analyze_without_matplotlib_says_how_to_install_it(tmp_path, corpus_dir, tiny_model, monkeypatch):

@@ -281,3 +281,12 @@ def test_the_score_reads_as_json(busy):
 
 
 # --- frames -----------------------------------------------------------------------------------
+
+
+def test_ranks_average_ties_and_running_extends_the_edges():
+    from audioviz.rhythm import ranks, running
+
+    np.testing.assert_array_equal(ranks(np.array([3.0, 1.0, 3.0, 2.0, 3.0])), [4.0, 1.0, 4.0, 2.0, 4.0])
+    x = np.array([5.0, 1.0, 1.0, 1.0, 9.0])
+    np.testing.assert_array_equal(running(x, 3, np.max), [5.0, 5.0, 1.0, 9.0, 9.0])
+    np.testing.assert_allclose(running(x, 3, np.mean), [11 / 3, 7 / 3, 1.0, 11 / 3, 9.0 * 2 / 3 + 1 / 3])

@@ -50,6 +50,17 @@ def test_the_examples_render_and_every_parameter_moves_something(ctx, path):
         assert max(moved) > 0.05, f"{path}: {p.name} changes nothing"
 
 
+def test_the_example_shader_flares_on_a_hit(ctx):
+    from dataclasses import replace
+
+    cls = scene_class(str(EXAMPLES / "my_shader.frag"))
+    assert cls.uses_pulse
+    calm = steady(np.full((3, 10), 0.5, np.float32), Fraction(30))
+    hit = replace(calm, pulse=np.ones(3, np.float32))
+    quiet, flared = (render_stills(ctx, cls(), m, [2], (96, 54))[0].astype(int) for m in (calm, hit))
+    assert flared.mean() > quiet.mean() + 3
+
+
 def test_a_fragment_shader_names_its_parameters_in_comments():
     cls = scene_class(str(EXAMPLES / "my_shader.frag"))
     assert cls.name == "my_shader" and cls.param_names()[:2] == ("ring_radius", "ring_width")

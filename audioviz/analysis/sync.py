@@ -40,7 +40,7 @@ class SyncStudy:
     per_track: dict = field(default_factory=dict)  # variant -> [SyncScore.as_dict(), ...]
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "verdict": verdict(self)}
 
 
 def band_energies(mel_db: np.ndarray, first: np.ndarray, length: int, bands: int = N_PARAMS) -> np.ndarray:
@@ -168,11 +168,37 @@ def table_html(s: SyncStudy) -> str:
         "and the music's spectral flux. <em>onset lift</em>: the picture's change in the three frames from each "
         "strong onset over its median change (1.0 is chance). <em>quiet ratio</em>: the change in passages 12 dB "
         "or more below the track's median loudness over that in loud ones (below 1: quiet passages calmer). "
-        "Every row but the paper's has the same pulse and energy; the gap between the model's row and the "
-        "baselines' is what the features add to the motion.</p>\n"
+        "Every row but the paper's has the same pulse and energy.</p>\n"
         "<table><tr><th>features</th><th>what</th><th>correlation</th><th>onset lift</th><th>quiet ratio</th></tr>"
-        f"{rows}</table>"
+        f"{rows}</table>\n<p>{escape(verdict(s))}</p>"
     )
+
+
+def verdict(s: SyncStudy, margin: float = 0.05) -> str:
+    """What the correlations of `s` say, in words: what the motion adds, and the features."""
+    r = {v: s.medians[v]["correlation"] for v in VARIANTS}
+    if r["model"] is None:
+        return "No track gave a correlation."
+    said = []
+    paper = r["model, paper's motion"]
+    if paper is not None:
+        said.append(f"Moved the paper's way, the model's features follow the music at {paper:.2f}; with the pulse "
+                    f"and energy, at {r['model']:.2f}.")
+    baselines = {v: r[v] for v in ("random features", "band energies") if r[v] is not None}
+    if baselines:
+        best = max(baselines, key=baselines.get)
+        than = f"{best} {baselines[best]:.2f}"
+        if r["model"] > baselines[best] + margin:
+            said.append(f"The model's features move with the music more than the best baseline ({than}).")
+        elif r["model"] >= baselines[best] - margin:
+            said.append(f"The model's features move with the music about as much as the best baseline ({than}): "
+                        "the sync comes from the motion, not from the features.")
+        else:
+            said.append(f"The model's features move with the music less than {best} ({baselines[best]:.2f}): "
+                        "features that change at every window, with the motion letting them change where the "
+                        "music is busy, follow the music's change more closely. What the features give is the "
+                        "look of each part of the song, which this score does not measure.")
+    return " ".join(said)
 
 
 def write_json(s: SyncStudy, output_dir: Path) -> Path:

@@ -8,8 +8,8 @@ uniform vec2 u_size;       // a group's scale at size 0 and 1
 
 const vec3 KEY = vec3(-0.4924, 0.6565, 0.5717);  // normalize(-0.6, 0.8, 0.7): upper left, front
 const float ROOT_SHADE = 0.5;                   // how far from its root a crystal stays in shadow
-const float KICK = 0.18;                        // a hit shoots every group out by this share
-const float FLARE = 0.6;                        // and lights every facet up by this share
+const float KICK = 0.28;                        // a hit shoots every group out by this share
+const float FLARE = 1.0;                        // and lights every facet up by this share
 
 float group_scale(int g) {
     return mix(u_size.x, u_size.y, clamp(u_params[4 + g], 0.0, 1.0)) * (1.0 + KICK * u_pulse);

@@ -3,7 +3,7 @@
 in vec2 in_ndc;
 out vec3 v_colour;
 
-const float SURGE = 1.5;  // how much a hit brightens the glow behind the crystals, at its centre
+const float SURGE = 2.5;  // how much a hit brightens the glow behind the crystals, at its centre
 
 void main() {
     float hue = u_params[3];

@@ -11,7 +11,7 @@ flat out vec2 v_sun;       // unit direction towards the sun on screen
 flat out vec3 v_colour;
 
 const float EXTENT = 1.7;  // the quad's half-size, in disc radii
-const float FLARE = 2.0;   // a hit brightens the atmosphere's glow by this share
+const float FLARE = 3.0;   // a hit brightens the atmosphere's glow by this share
 
 void main() {
     vec2 corner = vec2(gl_VertexID & 1, gl_VertexID >> 1) * 2.0 - 1.0;

@@ -10,7 +10,7 @@
 const int WAVES = 8;
 const float OUTLINE_PX = 1.5;   // how far silhouette edges are pushed out, pixels
 const float MAX_SHIFT_PX = 4.0; // a sharp corner's mitre is capped at this
-const float FLARE = 0.5;        // a hit brightens the sunlit side by this share, with the rings
+const float FLARE = 1.0;        // a hit brightens the sunlit side by this share, with the rings
 
 uniform float u_radius;         // world units
 uniform float u_morph;          // relief amplitude, a fraction of the radius

@@ -17,9 +17,9 @@ out float v_alpha;
 
 const float MIN_PX = 1.8;       // the smallest footprint that stays smooth on the pixel grid
 const float THICKNESS = 0.012;  // the rings' own thickness when nothing bobs, world units
-const float FLARE = 1.5;        // a hit lights the particles up by this share
-const float SWELL = 0.4;        // and swells them by this share
-const float SPREAD = 0.08;      // while the rings spread out by this share of their radius
+const float FLARE = 3.0;        // a hit lights the particles up by this share
+const float SWELL = 0.8;        // and swells them by this share
+const float SPREAD = 0.15;      // while the rings spread out by this share of their radius
 
 void main() {
     int k = int(in_ring.x);
