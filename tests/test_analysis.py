@@ -102,6 +102,9 @@ def test_index_shows_every_figure_with_captions_and_the_counts(report, corpus):
     assert "broken/bad.mp3" in page and "not an audio file" in page
     assert "r&amp;b" in page and "r&b" not in page
     assert "demo &lt;report&gt;" in page
+    assert "<dt>mapping fitted on</dt><dd>a corpus of 520 segments (which one was not recorded)</dd>" in page
+    # the captions' verdicts follow these features: tiny spreads around different means
+    assert "(4% of the spread between the means): small next to the differences between the means" in page
     # the numbers table carries each stage's separation as printed in the summary
     assert f"{report.separation['kmeans standard features']:.3f}" in page
 
@@ -309,3 +312,29 @@ def test_page_names_where_groups_came_from_and_pluralises(stats, tmp_path):
     assert "<title>audioviz analysis: ae_shared</title>" in page  # a default title
     assert "1 file could not be used" in page
     assert page.count("<tr") == 1 + len(stats.stages) + 1 + 2 + 1 + 3  # stage, variance, group tables
+
+
+def test_captions_say_what_the_data_show_and_where_the_mapping_was_fitted(tmp_path, corpus):
+    """Features that spread as widely as their means differ are not called small, and a mapping
+    fitted on other music is named as such."""
+    pytest.importorskip("matplotlib")
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(1)
+    wide = CorpusFeatures(corpus.root, corpus.model, [
+        TrackFeatures(t.path, rng.normal(0.5, 0.3, size=t.values.shape).astype(np.float32)) for t in corpus.tracks])
+    with threadpool_limits(1):
+        here = FittedMapping.fit(wide.stacked(), seed=0, fitted_on="demo")
+        elsewhere = FittedMapping.fit(corpus.stacked(), seed=0, fitted_on="music")
+    page = analyze(wide, here, tmp_path / "wide").index.read_text(encoding="utf-8")
+    assert "not small next to the differences between the means" in page
+    assert "small next to the differences between the means, so, scaled all together" not in page
+    assert f"<dt>mapping fitted on</dt><dd>this corpus ({wide.segments} segments)</dd>" in page
+    page = analyze(wide, elsewhere, tmp_path / "elsewhere").index.read_text(encoding="utf-8")
+    assert "<dt>mapping fitted on</dt><dd>another corpus, music (520 segments)" in page
+    # the separation's sentence is computed from the scores the report gives
+    report = analyze(corpus, elsewhere, tmp_path / "grouped")
+    scores = {k: v for k, v in report.separation.items() if k != "raw unscaled"}
+    methods = {k.split()[0] for k in scores}
+    within = max(np.ptp([v for k, v in scores.items() if k.split()[0] == m]) for m in methods)
+    assert f"by at most {within:.2f} within one method" in report.index.read_text(encoding="utf-8")

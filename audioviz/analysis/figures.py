@@ -161,11 +161,24 @@ def corpus_raw(stats: CorpusStats, out_dir: Path) -> FigureFile:
     caption = (
         f"The {d} features the model gives, before any scaling, over all {stats.segments} segments. "
         f"Their means lie between {_fmt(s.mean.min())} and {_fmt(s.mean.max())} while the median "
-        f"standard deviation is {_fmt(spread)}"
-        + (f" ({spread / span:.0%} of the spread between the means)" if span > 0 else "")
-        + ": small, uneven spreads like these are why the features are scaled before they drive a scene."
+        f"standard deviation is {_fmt(spread)}" + _raw_verdict(spread, span)
     )
     return FigureFile(_save(fig, out_dir / "corpus_raw.png"), "Raw features over the corpus", caption)
+
+
+SMALL_SPREAD = 0.25  # a feature's spread under this share of the differences between means is small
+
+
+def _raw_verdict(spread: float, span: float) -> str:
+    """What the raw spread says, from the numbers: the end of corpus_raw's caption."""
+    if span <= 0:
+        return ": every feature has the same mean, so the spread alone decides how much each moves."
+    share = f" ({spread / span:.0%} of the spread between the means)"
+    if spread / span < SMALL_SPREAD:
+        return (share + ": small next to the differences between the means, so, scaled all together, these "
+                "features would barely move a scene; that is why they are scaled per component.")
+    return (share + ": not small next to the differences between the means, so these features would move a "
+            "scene even scaled all together; scaling puts them in [0, 1].")
 
 
 def _stage_panel(ax, s: StageStats, title: bool = True) -> None:
@@ -189,15 +202,24 @@ def _pca_sentence(stats: CorpusStats) -> str:
     if across is None:
         return ""
     falls = bool(np.all(np.diff(across.std) <= 1e-9))
-    text = (
-        f" PCA scaled across components keeps PCA's order: spreads fall from {across.std[0]:.2f} at "
-        f"component 0 to {across.std[-1]:.2f} at component {across.components - 1}"
-        + ("" if falls else " (not strictly in order here)")
-        + ", so the scene's most important parameter moves most."
-    )
-    if per is not None:
+    top = int(np.argmax(across.std))
+    spreads = (f"spreads go from {across.std[0]:.2f} at component 0 to {across.std[-1]:.2f} at component "
+               f"{across.components - 1}")
+    if falls:
+        text = (f" PCA scaled across components keeps PCA's order: {spreads}, so the scene's most important "
+                "parameter moves most.")
+    elif top == 0:
+        text = (f" PCA scaled across components: {spreads}, not strictly in PCA's order, but component 0 spreads "
+                "most, so the scene's most important parameter moves most.")
+    else:
+        text = (f" PCA scaled across components: {spreads}, and component {top} spreads most "
+                f"({across.std[top]:.2f}), so here the scene's most important parameter is not the one that "
+                "moves most.")
+    if per is not None and np.ptp(per.std) < 0.1:
         text += (f" Scaled per component, every PCA component gets about the same spread "
                  f"({per.std.min():.2f}\u2013{per.std.max():.2f}) and that order is lost.")
+    elif per is not None:
+        text += f" Scaled per component, PCA components spread from {per.std.min():.2f} to {per.std.max():.2f}."
     return text
 
 
@@ -217,7 +239,6 @@ def corpus_stages(stats: CorpusStats, out_dir: Path) -> FigureFile:
     caption = (
         "Each panel is one way of turning the features into the ten scene parameters; bars are the "
         "mean over the corpus, whiskers one standard deviation (how much that parameter moves)."
-        + _pca_sentence(stats)
     )
     return FigureFile(_save(fig, out_dir / "corpus_stages.png"), "Each mapping and scaling over the corpus",
                       caption)
@@ -227,9 +248,14 @@ def _raw_across_sentence(stats: CorpusStats) -> str:
     raw = stats.stages.get("raw standard across")
     if raw is None:
         return ""
-    return (f" Raw features scaled across components move little (mean spread {raw.std.mean():.2f}): their own "
-            "spread is small next to the differences between their means, so raw features need per-component "
-            "scaling.")
+    per = stats.stages.get("raw standard features")
+    if per is None:
+        return f" Raw features scaled across components have a mean spread of {raw.std.mean():.2f}."
+    if raw.std.mean() < 0.5 * per.std.mean():
+        return (f" Raw features scaled across components move little (mean spread {raw.std.mean():.2f}, against "
+                f"{per.std.mean():.2f} scaled per component): they need per-component scaling.")
+    return (f" Raw features scaled across components move about as much as scaled per component (mean spread "
+            f"{raw.std.mean():.2f} against {per.std.mean():.2f}).")
 
 
 def corpus_spread(stats: CorpusStats, out_dir: Path) -> FigureFile:
@@ -247,10 +273,10 @@ def corpus_spread(stats: CorpusStats, out_dir: Path) -> FigureFile:
     fig.legend(loc="outside lower center", ncols=3, frameon=False)
     ax.set_title("Spread of each component (solid: scaled across components, dashed: per component)")
     caption = (
-        "The standard deviation of every component over the corpus, one line per mapping and scaling. "
-        "Look for falling solid lines: scaling across components keeps PCA's variance order (component 0 "
-        "drives the scene's most important parameter), while per-component scaling (dashed) gives every "
-        "component about the same spread." + _raw_across_sentence(stats)
+        "The standard deviation of every component over the corpus, one line per mapping and scaling "
+        "(solid: scaled across components, which keeps each component's share of the spread; dashed: per "
+        "component, which gives every component the same target spread)." + _pca_sentence(stats)
+        + _raw_across_sentence(stats)
     )
     return FigureFile(_save(fig, out_dir / "corpus_spread.png"), "Spread per component", caption)
 
@@ -370,10 +396,23 @@ def _heatmap(which: str, stats: CorpusStats, out_dir: Path) -> FigureFile:
         caption = (
             "Each row is a track, each column a component; the colour is how much that component moves "
             f"within the track (its standard deviation over the track's segments); {shown} are shown. "
-            "Brighter columns are the parameters that animate most; with PCA scaled across components "
-            "brightness should fade from left to right."
+            "Brighter columns are the parameters that animate most." + _fade_sentence(stats)
         )
     return FigureFile(_save(fig, out_dir / f"tracks_{which}.png"), f"Per-track {noun}", caption)
+
+
+def _fade_sentence(stats: CorpusStats) -> str:
+    """Whether PCA scaled across components animates its first components most within tracks."""
+    s = stats.stages.get("pca standard across")
+    if s is None or s.components < 3:
+        return ""
+    column = np.nanmean(s.track_std, axis=0)
+    order = np.corrcoef(np.arange(s.components), column)[0, 1] if np.ptp(column) > 0 else 0.0
+    said = (f" In PCA scaled across components, the mean within-track spread goes from {column[0]:.2f} at "
+            f"component 0 to {column[-1]:.2f} at component {s.components - 1}")
+    if order < -0.8:
+        return said + ": it fades from left to right, as PCA's order says it should."
+    return said + f" (correlation with the component's index {order:.2f}): here it does not fade in PCA's order."
 
 
 def tracks_mean(stats: CorpusStats, out_dir: Path) -> FigureFile:
@@ -434,6 +473,24 @@ def groups_components(stats: CorpusStats, out_dir: Path) -> FigureFile:
     return FigureFile(_save(fig, out_dir / "groups_components.png"), "Components per group", caption)
 
 
+def _scaling_sentence(stages: list[StageStats]) -> str:
+    """Whether the scaling or the method moves the separation more, from the scores."""
+    by_method: dict[str, list[float]] = {}
+    for s in stages:
+        if s.stage.scaled:
+            by_method.setdefault(s.stage.method, []).append(s.separation)
+    if len(by_method) < 2:
+        return ""
+    within = max(max(v) - min(v) for v in by_method.values())
+    best = [max(v) for v in by_method.values()]
+    between = max(best) - min(best)
+    if within < 0.5 * between:
+        return (f" Scaling changes the score little (by at most {within:.2f} within one method); the method "
+                f"changes it more (its best score ranges over {between:.2f}).")
+    return (f" Scaling changes the score as much as the method does here (by up to {within:.2f} within one "
+            f"method, against {between:.2f} between methods' best).")
+
+
 def groups_separation(stats: CorpusStats, out_dir: Path) -> FigureFile:
     stages = [s for s in stats.stages.values() if np.isfinite(s.separation)]
     fig = _figure(8.0, 1.2 + 0.36 * len(stages))
@@ -463,7 +520,6 @@ def groups_separation(stats: CorpusStats, out_dir: Path) -> FigureFile:
         "For each stage, the between-group sum of squares of the per-track mean vectors over their total "
         "sum of squares, averaged over components: 0 means groups look alike, 1 that every track looks "
         f"like the rest of its group; random labels would give about {chance:.2f}. Here {best.stage.label} "
-        f"separates best ({best.separation:.2f}; raw features {raw.separation:.2f}). Scaling barely changes "
-        "the score (it is a per-component linear change, up to clipping); the method does."
+        f"separates best ({best.separation:.2f}; raw features {raw.separation:.2f})." + _scaling_sentence(stages)
     )
     return FigureFile(_save(fig, out_dir / "groups_separation.png"), "Group separation per stage", caption)

@@ -74,6 +74,19 @@ def write_report(
     return index
 
 
+def fitted_on(stats: CorpusStats) -> str:
+    """What the mapping's scalers, PCA and K-Means were fitted on, in words: this corpus, or
+    another one (a model's own mapping is fitted on its training music)."""
+    meta = stats.fitted_on
+    where, segments = meta.get("fitted_on"), meta.get("segments")
+    size = f"{segments} segments" if segments is not None else "an unknown number of segments"
+    if where == Path(stats.root).name and segments == stats.segments:
+        return f"this corpus ({size})"
+    if where is None:
+        return f"a corpus of {size} (which one was not recorded)"
+    return f"another corpus, {where} ({size}): the figures show this corpus through a mapping fitted elsewhere"
+
+
 def _summary(stats: CorpusStats, group_source: str) -> str:
     groups = len(stats.group_names)
     if groups:
@@ -90,6 +103,7 @@ def _summary(stats: CorpusStats, group_source: str) -> str:
         ("segments", f"{stats.segments} (0.96 s each)"),
         ("feature size", f"{stats.feature_size}"),
         ("groups", group_text),
+        ("mapping fitted on", escape(fitted_on(stats))),
         ("failed files", f"{len(stats.failed)}"),
     ]
     out = ["<dl class=\"summary\">"] + [f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows] + ["</dl>"]

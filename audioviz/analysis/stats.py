@@ -106,6 +106,7 @@ class CorpusStats:
     stages: dict[str, StageStats]  # by Stage.key, in drawing order
     variance_ratio: dict[str, np.ndarray] = field(default_factory=dict)  # pca, kmeans-pca
     failed: list[tuple[str, str]] = field(default_factory=list)
+    fitted_on: dict = field(default_factory=dict)  # the mapping's meta: what it was fitted on
 
     @property
     def tracks(self) -> int:
@@ -229,7 +230,7 @@ def compute_stats(
     ratios = {m: np.asarray(mapping.arrays[f"{m}.variance_ratio"], dtype=np.float64)
               for m in ("pca", "kmeans-pca") if f"{m}.variance_ratio" in mapping.arrays}
     return CorpusStats(corpus.model, str(corpus.root), width, paths, counts, names, labels, out, ratios,
-                       list(corpus.failed))
+                       list(corpus.failed), dict(mapping.meta))
 
 
 def _track_moments(tracks, mapping: FittedMapping, stages: Sequence[Stage]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
