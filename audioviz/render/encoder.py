@@ -329,7 +329,9 @@ class Encoder:
                 except queue.Full:
                     with contextlib.suppress(queue.Empty):
                         self._todo.get_nowait()
-            self._thread.join(timeout=2)
+            # it ends at once on the stop marker or on the broken pipe; a stop must not wait long
+            # on a writer that does not (it is a daemon, and ffmpeg is gone either way)
+            self._thread.join(timeout=0.5)
         if self.proc and self.proc.stdin and (self._thread is None or not self._thread.is_alive()):
             with contextlib.suppress(OSError):
                 self.proc.stdin.close()
