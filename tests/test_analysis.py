@@ -338,3 +338,22 @@ def test_captions_say_what_the_data_show_and_where_the_mapping_was_fitted(tmp_pa
     methods = {k.split()[0] for k in scores}
     within = max(np.ptp([v for k, v in scores.items() if k.split()[0] == m]) for m in methods)
     assert f"by at most {within:.2f} within one method" in report.index.read_text(encoding="utf-8")
+
+
+def test_heatmap_colours_are_not_set_by_a_few_extreme_values():
+    from audioviz.analysis.figures import colour_range
+
+    data = np.linspace(0.0, 1.0, 1000)
+    data[:3] = 1e4  # a wide model's rare huge activations
+    lo, hi = colour_range(data)
+    assert lo == pytest.approx(np.percentile(data, 1)) and hi < 1.0
+    assert colour_range(np.full(5, 2.0)) == (2.0, 2.0 + 1e-6)  # a flat panel still has a scale
+    assert colour_range(np.array([np.nan, np.inf])) == (0.0, 1.0)
+
+
+def test_whiskers_past_the_unit_range_widen_the_axis():
+    from audioviz.analysis.figures import UNIT_RANGE, whisker_range
+
+    assert whisker_range([np.array([0.5, 0.5])], [np.array([0.1, 0.2])]) == UNIT_RANGE
+    lo, hi = whisker_range([np.array([0.05, 0.9])], [np.array([0.3, 0.4])])
+    assert lo == pytest.approx(0.05 - 0.3 - 0.03) and hi == pytest.approx(0.9 + 0.4 + 0.03)

@@ -33,6 +33,15 @@ MAX_GROUPS_DRAWN = 20
 MAX_BARS = 32
 # parameters live in [0, 1]; a little margin keeps markers at the limits whole
 UNIT_RANGE = (-0.03, 1.03)
+
+
+def whisker_range(means, stds) -> tuple[float, float]:
+    """The y range of panels of values in [0, 1] with whiskers of one standard deviation: the
+    unit range, widened where a whisker reaches past it, so that none is cut off."""
+    pairs = [(np.asarray(m, np.float64), np.asarray(d, np.float64)) for m, d in zip(means, stds)]
+    lo = min([UNIT_RANGE[0]] + [float(np.nanmin(m - d)) - 0.03 for m, d in pairs])
+    hi = max([UNIT_RANGE[1]] + [float(np.nanmax(m + d)) + 0.03 for m, d in pairs])
+    return lo, hi
 METHOD_COLOURS = {"raw": "#5f6b73", "pca": "#1f6fb4", "kmeans": "#e07b12", "kmeans-pca": "#2a9d4b"}
 STYLE = {
     "font.size": 9,
@@ -181,14 +190,14 @@ def _raw_verdict(spread: float, span: float) -> str:
             "scene even scaled all together; scaling puts them in [0, 1].")
 
 
-def _stage_panel(ax, s: StageStats, title: bool = True) -> None:
+def _stage_panel(ax, s: StageStats, title: bool = True, ylim: tuple[float, float] = UNIT_RANGE) -> None:
     n = s.components
     colour = METHOD_COLOURS.get(s.stage.method, "#444444")
     x = np.arange(n)
     ax.bar(x, s.mean, color=colour, alpha=0.35, width=0.72)
     ax.errorbar(x, s.mean, yerr=s.std, fmt="o", ms=3, color=colour, elinewidth=1.6, capsize=3)
     _component_axis(ax, n)
-    ax.set_ylim(*UNIT_RANGE)
+    ax.set_ylim(*ylim)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
     ax.grid(axis="y")
     if title:
@@ -229,8 +238,9 @@ def corpus_stages(stats: CorpusStats, out_dir: Path) -> FigureFile:
     rows = math.ceil(len(panels) / cols)
     fig = _figure(3.3 * cols + 0.6, 2.8 * rows + 0.5)
     axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
+    ylim = whisker_range([s.mean for s in panels], [s.std for s in panels])
     for ax, s in zip(axes.flat, panels):
-        _stage_panel(ax, s)
+        _stage_panel(ax, s, ylim=ylim)
     for ax in axes.flat[len(panels):]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
@@ -332,6 +342,18 @@ def _group_spans(labels: np.ndarray) -> list[tuple[int, int, int]]:
     return spans
 
 
+def colour_range(data: np.ndarray, clip: float = 1.0) -> tuple[float, float]:
+    """The colour scale of a heatmap: from the `clip`th to the (100 - `clip`)th percentile of
+    its finite values, so that a few extreme ones (a wide model's rare large activations) do not
+    turn the rest into one colour; never empty."""
+    finite = np.asarray(data, np.float64)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    lo, hi = (float(v) for v in np.percentile(finite, [clip, 100.0 - clip]))
+    return (lo, hi) if hi > lo else (lo, lo + 1e-6)
+
+
 def _heatmap(which: str, stats: CorpusStats, out_dir: Path) -> FigureFile:
     rows = _track_rows(stats)
     raw = stats.stages["raw unscaled"]
@@ -341,7 +363,7 @@ def _heatmap(which: str, stats: CorpusStats, out_dir: Path) -> FigureFile:
     if which == "mean":
         vmax = 1.0
     else:
-        vmax = max([float(np.nanmax(a)) for a in scaled] + [1e-6])
+        vmax = colour_range(np.concatenate([a.ravel() for a in scaled]) if scaled else np.zeros(1))[1]
     labelled = len(rows) <= MAX_TRACK_LABELS
     height = max(3.4, 1.7 + 0.15 * len(rows))
     fig = _figure(1.2 * labelled + 2.6 * len(panels) + 1.0, height)
@@ -361,7 +383,7 @@ def _heatmap(which: str, stats: CorpusStats, out_dir: Path) -> FigureFile:
         return image
 
     raw_data = pick(raw)
-    image = draw(axes[0], raw_data, raw, float(np.nanmin(raw_data)), float(np.nanmax(raw_data)))
+    image = draw(axes[0], raw_data, raw, *colour_range(raw_data))
     fig.colorbar(image, ax=axes[0], location="bottom", shrink=0.9, aspect=25,
                  label=f"raw feature {'mean' if which == 'mean' else 'standard deviation'}")
     image = None
@@ -390,12 +412,13 @@ def _heatmap(which: str, stats: CorpusStats, out_dir: Path) -> FigureFile:
             + ("group (white lines separate groups), then name" if stats.grouped else "name") + f"; {shown} are shown. "
             "Look for blocks of similar colour within a group and different colour between groups: the "
             "mapping then makes tracks of one group look alike and different groups look different. The "
-            "raw panel has its own colour scale."
+            "raw panel has its own colour scale, from the 1st to the 99th percentile of its values."
         )
     else:
         caption = (
             "Each row is a track, each column a component; the colour is how much that component moves "
-            f"within the track (its standard deviation over the track's segments); {shown} are shown. "
+            f"within the track (its standard deviation over the track's segments); {shown} are shown; each "
+            "colour scale runs to the 99th percentile of its values. "
             "Brighter columns are the parameters that animate most." + _fade_sentence(stats)
         )
     return FigureFile(_save(fig, out_dir / f"tracks_{which}.png"), f"Per-track {noun}", caption)
@@ -443,6 +466,8 @@ def groups_components(stats: CorpusStats, out_dir: Path) -> FigureFile:
     axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
     width = 0.8 / len(shown)
     sizes = stats.group_tracks()
+    ylim = whisker_range([s.group_mean[g] for s in panels for g in shown],
+                         [s.group_std[g] for s in panels for g in shown])
     for ax, s in zip(axes.flat, panels):
         for j, g in enumerate(shown):
             x = np.arange(s.components) - 0.4 + width * (j + 0.5)
@@ -451,7 +476,7 @@ def groups_components(stats: CorpusStats, out_dir: Path) -> FigureFile:
         for edge in np.arange(s.components - 1) + 0.5:
             ax.axvline(edge, color="#dddddd", lw=0.6, zorder=0)
         _component_axis(ax, s.components)
-        ax.set_ylim(*UNIT_RANGE)
+        ax.set_ylim(*ylim)
         ax.grid(axis="y")
         ax.set_title(f"{s.stage.label} \u2014 separation {s.separation:.2f}", fontsize=9)
     for ax in axes.flat[len(panels):]:
