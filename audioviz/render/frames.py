@@ -103,10 +103,14 @@ class _Direct:
         self.read = self.wait = 0.0
 
     def push(self) -> None:
+        self._send(self.source.read_into)
+
+    def _send(self, fill) -> None:
+        """A free encoder buffer, filled by `fill`, metered and handed to the encoder."""
         a = time.perf_counter()
         buf = self.enc.acquire()
         b = time.perf_counter()
-        self.source.read_into(buf)
+        fill(buf)
         if self.meter is not None:
             self.meter.add(buf)
         self.enc.submit(buf)
@@ -141,15 +145,7 @@ class _PixelBufferRing(_Direct):
         self.pending.append(pbo)
 
     def _copy_out(self) -> None:
-        a = time.perf_counter()
-        buf = self.enc.acquire()
-        b = time.perf_counter()
-        self.pending.popleft().read_into(buf)
-        if self.meter is not None:
-            self.meter.add(buf)
-        self.enc.submit(buf)
-        self.wait += b - a
-        self.read += time.perf_counter() - b
+        self._send(self.pending.popleft().read_into)
 
     def drain(self) -> None:
         while self.pending:
