@@ -221,3 +221,17 @@ def test_render_with_the_overlay_scores_the_scene_alone(tmp_path):
     # a little less of the picture, so not to the digit)
     for key in ("correlation", "onset_lift"):
         assert sync["debug"][key] == pytest.approx(sync["none"][key], rel=0.3), key
+
+
+def test_the_overlay_legend_fits_the_video_width():
+    from audioviz.render.overlay import legend
+    from audioviz.scenes.registry import scene_class
+
+    names = scene_class("real").param_names()  # the longest names of the bundled scenes
+    wide = legend(names, 720, 1280 - 14)
+    assert wide.shape[1] <= 1266 and wide.shape[0] >= 7  # smaller letters rather than cut off
+    assert wide[..., 3].any(axis=0)[-40:].any()  # and the last words ("beats") are in it
+    big = legend(names, 2160, 3840 - 40)
+    assert 7 < big.shape[0] <= 7 * 6 and big.shape[1] <= 3800  # 4K: larger letters, as far as they fit
+    narrow = legend(names, 90, 160)
+    assert narrow.shape == (7, 160, 4)  # too narrow even at the smallest: cut at the width

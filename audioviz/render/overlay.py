@@ -130,20 +130,28 @@ def frame_data(motion: Motion, rhythm: Rhythm, fps: Fraction) -> np.ndarray:
     return data
 
 
-def legend(names: tuple[str, ...], height: int) -> np.ndarray:
-    """(h, w, 4) uint8 image: the parameter names in their colours, then the lower curves'."""
-    scale = max(1, height // 360)
+def legend(names: tuple[str, ...], height: int, width: int) -> np.ndarray:
+    """(h, w, 4) uint8 image, at most `width` wide: the parameter names in their colours, then
+    the lower curves', as large as the video's `height` suggests and its width allows (cut off
+    at the right only where even the smallest letters do not fit)."""
     words = [(n, PALETTE[i]) for i, n in enumerate(names)] + [
         ("| pulse", PALETTE[10]), ("gain", PALETTE[11]), ("onsets", PALETTE[12]), ("beats", (1, 1, 1))]
+
+    def line_width(scale: int) -> int:
+        return sum(text_size(n, scale)[0] + 6 * scale for n, _ in words)
+
+    scale = max(1, height // 360)
+    while scale > 1 and line_width(scale) > width:
+        scale -= 1
     gap = 6 * scale
-    w = sum(text_size(n, scale)[0] + gap for n, _ in words)
+    w = line_width(scale)
     img = np.zeros((7 * scale, w, 3), np.uint8)
     x = 0
     for name, colour in words:
         draw_text(img, x, 0, name, scale, tuple(int(255 * c) for c in colour))
         x += text_size(name, scale)[0] + gap
     alpha = (img.max(axis=2) > 0).astype(np.uint8) * 255
-    return np.concatenate([img, alpha[..., None]], axis=2)
+    return np.concatenate([img, alpha[..., None]], axis=2)[:, :width]
 
 
 class DebugOverlay:
@@ -173,13 +181,13 @@ class DebugOverlay:
         self.mode = self.prog["u_mode"]
         self.vao = self._made(ctx.vertex_array(self.prog, []))
         self.vertices = int(SECONDS * float(fps)) + 2
-        text = legend(names, size[1])
+        w, h = size
+        pad = max(2, h // 360 * 7 // 2)
+        text = legend(names, h, w - 2 * pad)
         th, tw = text.shape[:2]
         self.text = self._made(ctx.texture((tw, th), 4, np.ascontiguousarray(text).tobytes()))
         self.text.filter = moderngl.NEAREST, moderngl.NEAREST
         self.legend = self._made(ctx.program(vertex_shader=_LEGEND_VERTEX, fragment_shader=_LEGEND_FRAGMENT))
-        w, h = size
-        pad = max(2, th // 2)
         x0, y1 = pad, band - pad
         self.legend["u_rect"].value = (2 * x0 / w - 1, 2 * (y1 - th) / h - 1, 2 * (x0 + tw) / w - 1, 2 * y1 / h - 1)
         self.legend["u_text"].value = 1
