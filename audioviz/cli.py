@@ -246,6 +246,7 @@ def analyze(
     sync_tracks: Annotated[int, typer.Option("--sync-tracks", help="Excerpts in the sync study, spread over FOLDER.")] = 12,
     sync_seconds: Annotated[float, typer.Option("--sync-seconds", help="Seconds of each excerpt (the middle of its track).")] = 30.0,
     no_sync: Annotated[bool, typer.Option("--no-sync", help="No sync study.")] = False,
+    baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="With two or more groups, put MFCC statistics and a random projection of the same segments through the same mapping, beside the model.")] = True,
     seed: SeedOpt = 0,
     device: DeviceOpt = Device.auto,
     no_cache: NoCacheOpt = False,
@@ -258,11 +259,14 @@ def analyze(
 
     result = analyze_folder(folder, output, model=model, layer=layer, fma_metadata=fma_metadata, fit=fit, seed=seed,
                             device=device.value, cache=not no_cache, sync_scene=None if no_sync else sync_scene,
-                            sync_tracks=sync_tracks, sync_seconds=sync_seconds, progress=_progress(quiet))
+                            sync_tracks=sync_tracks, sync_seconds=sync_seconds, baselines=baselines,
+                            progress=_progress(quiet))
     if json_out:
         typer.echo(json.dumps(result.as_dict()))
     elif not quiet:
         typer.echo(f"wrote {result.index}: {len(result.figures)} figures for {result.tracks} tracks", err=True)
+        for o in result.observations:
+            typer.echo(f"({o['key']}) {o['claim']}: {o['verdict']}", err=True)
         for variant, m in (result.sync or {}).get("medians", {}).items():
             typer.echo(f"sync, {variant}: {describe_sync(m)}", err=True)
         if result.sync:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -116,6 +116,8 @@ class AnalyzeResult:
     failed: list  # "path: reason" of the files that could not be used
     separation: dict
     sync: dict | None = None  # the sync study (analysis/sync.py): medians per variant
+    observations: list = field(default_factory=list)  # the paper's (a) to (e), each with its verdict
+    comparison: dict = field(default_factory=dict)  # the model, the baselines, random labels -> measures
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -125,12 +127,14 @@ def analyze_folder(
     folder: str | os.PathLike, output: str | os.PathLike, *, model: str = "ae_shared", layer: str | None = None,
     fma_metadata: str | os.PathLike | None = None, fit: str = "folder", seed: int = 0, device: str = "auto",
     cache: bool = True, sync_scene: str | None = "bar", sync_tracks: int = 12, sync_seconds: float = 30.0,
-    progress: bool = False,
+    baselines: bool = True, progress: bool = False,
 ) -> AnalyzeResult:
     """The statistics report of `folder`: figures and index.html in `output`; with a
-    `sync_scene`, the sync study of up to `sync_tracks` excerpts of `sync_seconds` too."""
+    `sync_scene`, the sync study of up to `sync_tracks` excerpts of `sync_seconds` too; with
+    `baselines` and at least two groups, MFCC statistics and a random projection of the same
+    segments through the same mapping, beside the model."""
     from .analysis import analyze, require_matplotlib
-    from .analysis.groups import fma_genres
+    from .analysis.groups import fma_genres, folder_groups
     from .extract.collect import collect
     from .extract.registry import check_model, load_model
     from .mapping.fitted import FittedMapping
@@ -163,10 +167,17 @@ def analyze_folder(
         paths = pick([str(Path(folder) / t.path) for t in corpus.tracks], sync_tracks)
         sync = study(paths, model=model, layer=layer, device=device, mapping=mapping, scene=sync_scene,
                      seconds=sync_seconds, seed=seed, progress=progress)
+    references = None
+    if baselines and len(set((groups if groups is not None else folder_groups(corpus)).values())) >= 2:
+        from .analysis.baselines import reference_stats
+
+        references = reference_stats(folder, groups, seed, cache, progress)
     report = analyze(corpus, mapping, output, groups, title=f"{extractor.title} on {Path(folder).resolve().name}",
-                     groups_from="FMA genres" if fma_metadata is not None else "", sync=sync)
+                     groups_from="FMA genres" if fma_metadata is not None else "", sync=sync,
+                     references=references, seed=seed)
     return AnalyzeResult(str(report.index), [str(f) for f in report.figures], len(corpus.tracks), corpus.segments,
-                         [f"{p}: {why}" for p, why in corpus.failed], report.separation, report.sync)
+                         [f"{p}: {why}" for p, why in corpus.failed], report.separation, report.sync,
+                         report.observations, report.comparison)
 
 
 def render_params(

@@ -18,7 +18,7 @@ GROUPS = ("jazz", "r&b", "rock")  # '&' checks that names are escaped in the pag
 PER_GROUP, SEGMENTS = 4, 40
 GROUPED_FIGURES = {
     "corpus_raw.png", "corpus_stages.png", "corpus_spread.png", "pca_variance.png",
-    "tracks_mean.png", "tracks_std.png", "groups_components.png", "groups_separation.png",
+    "tracks_mean.png", "tracks_std.png", "groups_components.png", "groups_separation.png", "groups_baselines.png",
 }
 
 
@@ -311,7 +311,8 @@ def test_page_names_where_groups_came_from_and_pluralises(stats, tmp_path):
     assert "<dt>groups</dt><dd>3 (from FMA genres); 1 track without a group</dd>" in page
     assert "<title>audioviz analysis: ae_shared</title>" in page  # a default title
     assert "1 file could not be used" in page
-    assert page.count("<tr") == 1 + len(stats.stages) + 1 + 2 + 1 + 3  # stage, variance, group tables
+    # the comparison (this model and random labels: no baselines given), stage, variance and group tables
+    assert page.count("<tr") == 3 + 1 + len(stats.stages) + 1 + 2 + 1 + 3
 
 
 def test_captions_say_what_the_data_show_and_where_the_mapping_was_fitted(tmp_path, corpus):

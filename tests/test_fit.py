@@ -158,6 +158,14 @@ def test_analyze_draws_the_report_of_a_folder(tmp_path, corpus_dir, tiny_model):
     for p in out["figures"]:
         assert open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     assert set(out["separation"]) >= {"pca standard across", "kmeans standard features"}
+    # the baselines went through the same mapping, and sit beside the model with random labels
+    assert list(out["comparison"])[1:] == ["MFCC statistics", "random projection", "random labels"]
+    for row, measures in out["comparison"].items():
+        assert 0 <= measures["probe raw"] <= 1 and -1 <= measures["silhouette kmeans"] <= 1, row
+    assert "groups_baselines.png" in names and "<td>MFCC statistics</td>" in html
+    assert [o["key"] for o in out["observations"]] == list("abcde")
+    assert all(o["verdict"] in ("holds", "partly", "does not hold", "not tested") for o in out["observations"])
+    assert "The paper's observations, checked" in html
     # the sync study: two excerpts, the model against the null baselines, in the page and in sync.json
     sync = out["sync"]
     assert len(sync["tracks"]) == 2 and sync["scene"] == "bar" and sync["seconds"] == 8

@@ -105,9 +105,31 @@ def test_a_segment_on_a_centroid_is_most_similar_to_it(fitted):
     assert np.array_equal(sims.argmax(axis=1), np.arange(10))
     scaled = fitted.transform(segs, "kmeans", "minmax", "features")
     assert np.array_equal(scaled.argmax(axis=1), np.arange(10)) or np.all(scaled[np.arange(10), np.arange(10)] == 1)
-    # 1 / distance, exactly
-    z = np.array([[3.0, 4.0]])
-    np.testing.assert_allclose(similarity(z, np.zeros((1, 2))), [[1 / 5]], rtol=1e-6)
+    # scale / (distance + scale): 1 on the centroid, 1/2 at the scale, then falling as 1 / distance
+    z = np.array([[0.0, 0.0], [3.0, 4.0], [30.0, 40.0]])
+    np.testing.assert_allclose(similarity(z, np.zeros((1, 2)), 5.0), [[1.0], [0.5], [5 / 55]], rtol=1e-12)
+    # mappings fitted before the scale existed keep the formula their scalers were fitted on
+    np.testing.assert_allclose(similarity(z[1:2], np.zeros((1, 2))), [[1 / 5]], rtol=1e-6)
+
+
+def test_kmeans_similarity_stays_finite_on_repeated_segments_and_digital_silence():
+    # a loop repeated note for note and a stretch of digital silence: K-Means puts centroids
+    # exactly on them, where 1 / distance was a million times every other similarity
+    rng = np.random.default_rng(3)
+    music = rng.normal(size=(300, 12))
+    loop = np.repeat(rng.normal(size=(1, 12)), 80, axis=0)
+    silence = np.zeros((80, 12))
+    feats = np.concatenate([music, loop, silence])
+    m = FittedMapping.fit(feats, seed=0)
+    scale = float(m.arrays["kmeans.scale"][0])
+    assert 0.5 < scale < 5  # the median distance to the nearest centroid of standardised features
+    sims = m.components(feats, "kmeans")
+    assert sims.max() <= 1.0 and sims.min() > 0
+    # the repeated segments sit on (or next to) centroids: the most similar segments, yet finite
+    assert sims[300:].max(axis=1).min() > 0.8 > np.percentile(sims[:300].max(axis=1), 90)
+    # scaled per component, the music still moves: the repeated segments no longer squash it to 0
+    scaled = m.transform(feats, "kmeans", "minmax", "features")
+    assert scaled[:300].std(axis=0).min() > 0.05
 
 
 def test_fitting_twice_gives_identical_state_and_parameters(tmp_path, corpus_feats):

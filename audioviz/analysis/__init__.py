@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import OutputError
 from .figures import require_matplotlib
 from .groups import fma_genres, folder_groups
@@ -34,6 +36,8 @@ class Report:
     groups: int = 0
     stats: CorpusStats | None = field(default=None, repr=False)
     sync: dict | None = None  # analysis/sync.py SyncStudy.as_dict()
+    observations: list[dict] = field(default_factory=list)  # the paper's (a) to (e), checked (claims.py)
+    comparison: dict[str, dict[str, float | None]] = field(default_factory=dict)  # row -> measure -> value
 
 
 def analyze(
@@ -45,11 +49,15 @@ def analyze(
     *,
     groups_from: str = "",
     sync=None,
+    references: dict[str, CorpusStats] | None = None,
+    seed: int = 0,
 ) -> Report:
     """Draw the statistics figures of `corpus` mapped by `mapping` into `output_dir` and write
     its index.html. `groups` maps track paths to group names (default: each track's
     sub-folder); tracks not in it have no group. `groups_from` says where they came from
-    (e.g. "FMA genres"), for the page. `sync`: a SyncStudy (analysis/sync.py) to show too."""
+    (e.g. "FMA genres"), for the page. `sync`: a SyncStudy (analysis/sync.py) to show too.
+    `references`: baseline kind -> its statistics on the same folder (baselines.py)."""
+    from .claims import comparison, observations
     from .figures import draw_all
     from .report import write_report
 
@@ -58,16 +66,17 @@ def analyze(
     source = groups_from or ("sub-folders" if groups is None else "")
     if groups is None:
         groups = folder_groups(corpus)
-    stats = compute_stats(corpus, mapping, groups)
+    stats = compute_stats(corpus, mapping, groups, seed=seed)
+    references = references or {}
     try:
-        figures = draw_all(stats, out)
+        figures = draw_all(stats, out, references)
         sections = []
         if sync is not None:
             from .sync import table_html, write_json
 
             write_json(sync, out)
             sections.append(table_html(sync))
-        index = write_report(stats, figures, out, title, source, sections)
+        index = write_report(stats, figures, out, title, source, sections, references)
     except OSError as e:
         raise OutputError(f"{out}: cannot write the report ({e.strerror or e}).") from None
     chance = stats.separation_chance
@@ -82,6 +91,9 @@ def analyze(
         groups=len(stats.group_names),
         stats=stats,
         sync=None if sync is None else sync.as_dict(),
+        observations=[o.as_dict() for o in observations(stats, references)],
+        comparison={row: {k: (round(v, 4) if np.isfinite(v) else None) for k, v in values.items()}
+                    for row, values in comparison(stats, references).items()} if stats.grouped else {},
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MissingDependencyError
+from . import claims
 from .stats import NO_GROUP, CorpusStats, StageStats
 
 MISSING_MATPLOTLIB = (
@@ -89,13 +90,17 @@ def figure_plan(stats: CorpusStats) -> list[Callable[[CorpusStats, Path], Figure
     return plan
 
 
-def draw_all(stats: CorpusStats, out_dir: Path) -> list[FigureFile]:
-    """Every figure the statistics support, written into `out_dir`, in reading order."""
+def draw_all(stats: CorpusStats, out_dir: Path, references: dict[str, CorpusStats] | None = None) -> list[FigureFile]:
+    """Every figure the statistics support, written into `out_dir`, in reading order;
+    `references`: baseline kind -> its statistics on the same folder, drawn beside the model's."""
     require_matplotlib()
     import matplotlib
 
     with matplotlib.rc_context(STYLE):
-        return [draw(stats, out_dir) for draw in figure_plan(stats)]
+        figures = [draw(stats, out_dir) for draw in figure_plan(stats)]
+        if stats.grouped and stats.stages["raw unscaled"].measured:
+            figures.append(groups_baselines(stats, references or {}, out_dir))
+        return figures
 
 
 # helpers ---------------------------------------------------------------------------------
@@ -548,3 +553,42 @@ def groups_separation(stats: CorpusStats, out_dir: Path) -> FigureFile:
         f"separates best ({best.separation:.2f}; raw features {raw.separation:.2f})." + _scaling_sentence(stages)
     )
     return FigureFile(_save(fig, out_dir / "groups_separation.png"), "Group separation per stage", caption)
+
+
+BASELINE_PANELS = (("probe raw", "probe from the raw features"), ("probe kmeans", "probe from the K-Means parameters"),
+                   ("separation kmeans", "K-Means separation"), ("silhouette kmeans", "silhouette of the K-Means parameters"))
+
+
+def groups_baselines(stats: CorpusStats, references: dict[str, CorpusStats], out_dir: Path) -> FigureFile:
+    rows = claims.comparison(stats, references)
+    names = list(rows)
+    colours = ["#1f6fb4"] + ["#8a8a8a"] * (len(names) - 2) + ["#b22222"]
+    fig = _figure(11.0, max(3.0, 1.4 + 0.42 * len(names)))
+    axes = fig.subplots(1, len(BASELINE_PANELS), squeeze=False, sharey=True)[0]
+    y = np.arange(len(names))[::-1]
+    for ax, (key, title) in zip(axes, BASELINE_PANELS):
+        values = np.array([rows[n][key] for n in names], dtype=np.float64)
+        shown = np.nan_to_num(values)
+        ax.barh(y, shown, color=colours, height=0.68)
+        for yi, v in zip(y, values):
+            ax.text(max(float(np.nan_to_num(v)), 0.0) + 0.02, yi, "n/a" if not np.isfinite(v) else f"{v:.2f}",
+                    va="center", fontsize=8)
+        lo = min(0.0, float(np.nanmin(values)) - 0.05) if np.isfinite(values).any() else 0.0
+        ax.set_xlim(lo, 1.12)
+        ax.axvline(0, color="#444444", lw=0.6)
+        ax.grid(axis="x")
+        ax.set_title(title, fontsize=9)
+        if key.startswith("probe"):
+            ax.axvline(stats.probe_chance, color="#b22222", ls=":", lw=1.0)
+    axes[0].set_yticks(y, names)
+    fig.suptitle(f"Telling the {len(stats.group_names)} groups apart: {stats.model} against features no network learned")
+    caption = (
+        "Every row goes through the same kind of mapping, fitted on this folder for the baselines. Probe: the share "
+        "of tracks whose group a logistic regression, fitted on the other tracks (stratified folds over tracks), "
+        f"predicts from the mean and spread of each component; the dotted line ({stats.probe_chance:.2f}) is "
+        "always answering the largest group. Separation: the share of the variance of per-track means explained "
+        "by group. Silhouette: of the per-track mean parameter vectors (about 0 when groups overlap). Random "
+        "labels: this model's figures with the groups shuffled among the tracks. "
+        + claims.versus_baselines(stats, references)
+    )
+    return FigureFile(_save(fig, out_dir / "groups_baselines.png"), "Against the baselines", caption)

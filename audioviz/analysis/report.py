@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import claims
 from .figures import FigureFile
 from .stats import CorpusStats
 
@@ -45,16 +46,20 @@ def write_report(
     title: str = "",
     group_source: str = "",
     sections: Sequence[str] = (),
+    references: dict[str, CorpusStats] | None = None,
 ) -> Path:
     """Write output_dir/index.html showing `figures` (PNG files in output_dir), the numbers
-    of `stats` and the HTML `sections` after them; returns its path."""
+    of `stats` (beside those of the baseline `references`) and the HTML `sections` after them;
+    returns its path."""
     output_dir = Path(output_dir)
     title = title or f"audioviz analysis: {stats.model}"
     body = [
         f"<h1>{escape(title)}</h1>",
         _summary(stats, group_source),
+        _observations(claims.observations(stats, references)),
         _figures(figures, output_dir),
         "<h2>Numbers</h2>",
+        _comparison_table(stats, references or {}),
         _stage_table(stats),
         _variance_table(stats),
         _group_table(stats),
@@ -80,7 +85,7 @@ def fitted_on(stats: CorpusStats) -> str:
     meta = stats.fitted_on
     where, segments = meta.get("fitted_on"), meta.get("segments")
     size = f"{segments} segments" if segments is not None else "an unknown number of segments"
-    if where == Path(stats.root).name and segments == stats.segments:
+    if stats.fitted_here:
         return f"this corpus ({size})"
     if where is None:
         return f"a corpus of {size} (which one was not recorded)"
@@ -113,6 +118,34 @@ def _summary(stats: CorpusStats, group_source: str) -> str:
         what = "1 file" if n == 1 else f"{n} files"
         out.append(f"<details><summary>{what} could not be used</summary><ul>{items}</ul></details>")
     return "\n".join(out)
+
+
+VERDICT_COLOURS = {claims.HOLDS: "#1b7f3b", claims.PARTLY: "#a66a00", claims.FAILS: "#b22222",
+                   claims.UNTESTED: "#666666"}
+
+
+def _observations(found: Sequence[claims.Observation]) -> str:
+    items = "".join(
+        f"<li><b>({o.key}) {escape(o.claim)}</b>: <span style=\"color:{VERDICT_COLOURS[o.verdict]}\">"
+        f"{escape(o.verdict)}</span>. {escape(o.evidence)}</li>" for o in found)
+    return ("<h2>The paper's observations, checked</h2>\n<p class=\"note\">Each verdict is computed from this "
+            "report's figures; the thresholds are in <code>audioviz/analysis/claims.py</code>.</p>\n"
+            f"<ul class=\"claims\">{items}</ul>")
+
+
+def _comparison_table(stats: CorpusStats, references: dict[str, CorpusStats]) -> str:
+    if not stats.grouped or not stats.stages["raw unscaled"].measured:
+        return ""
+    rows = claims.comparison(stats, references)
+    head = "<tr><th>features</th>" + "".join(f"<th>{escape(w)}<br>{escape(m)}</th>" for w, m in claims.MEASURES)
+    body = [f"<tr><td>{escape(name)}</td>" + "".join(f"<td>{_num(values[f'{w} {m}'], 2)}</td>"
+                                                    for w, m in claims.MEASURES) + "</tr>"
+            for name, values in rows.items()]
+    note = (f"Probe: track-level accuracy on held-out folds (always answering the largest group: "
+            f"{stats.probe_chance:.2f}); separation: share of the variance of per-track means explained by group; "
+            "silhouette: of per-track mean vectors. raw: the features before mapping; kmeans and pca: the ten "
+            "parameters with the scaling each is rendered with. " + claims.versus_baselines(stats, references))
+    return f"<table>\n{head}</tr>\n" + "\n".join(body) + f"\n</table>\n<p class=\"note\">{escape(note)}</p>"
 
 
 def _figures(figures: Sequence[FigureFile], output_dir: Path) -> str:

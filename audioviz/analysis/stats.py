@@ -3,7 +3,9 @@
 A *stage* is one view of the features: the raw features before any scaling, or the ten
 components of a mapping method after one of its fitted scalers. For every stage we keep the
 per-component mean and standard deviation over the corpus's segments, per track and per group,
-and a score of how well the per-track means separate the groups.
+and a score of how well the per-track means separate the groups; for the raw features and the
+stages meant for rendering also the multivariate measures of probe.py, with their floor under
+shuffled labels.
 
 Tracks are processed one at a time and combined from their moments, so a corpus whose stacked
 raw features would not fit in memory (thousands of tracks of 4096-d classifier features) can
@@ -14,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ConfigError, InputError
 from ..mapping.scaling import KINDS, SCALINGS
+from . import probe
 
 if TYPE_CHECKING:  # annotations only: extract.collect imports torch
     from ..extract.collect import CorpusFeatures
@@ -88,10 +92,18 @@ class StageStats:
     group_mean: np.ndarray  # (G, C) over every segment of the group's tracks
     group_std: np.ndarray  # (G, C)
     separation: float  # NaN with fewer than two groups
+    probe: float = float("nan")  # track-level probe accuracy (probe.py); NaN where not measured
+    silhouette: float = float("nan")
+    shuffled: probe.Separation | None = None  # both, with the labels shuffled
 
     @property
     def components(self) -> int:
         return self.mean.shape[0]
+
+    @property
+    def measured(self) -> bool:
+        """Whether the probe and silhouette were computed for this stage."""
+        return self.shuffled is not None
 
 
 @dataclass
@@ -107,6 +119,9 @@ class CorpusStats:
     variance_ratio: dict[str, np.ndarray] = field(default_factory=dict)  # pca, kmeans-pca
     failed: list[tuple[str, str]] = field(default_factory=list)
     fitted_on: dict = field(default_factory=dict)  # the mapping's meta: what it was fitted on
+    # "method kind scaling" -> mean over components of their standard deviation over the corpus,
+    # for every scaler of every method the mapping has
+    scaling_spread: dict[str, float] = field(default_factory=dict)
 
     @property
     def tracks(self) -> int:
@@ -115,6 +130,12 @@ class CorpusStats:
     @property
     def segments(self) -> int:
         return int(self.counts.sum())
+
+    @property
+    def fitted_here(self) -> bool:
+        """Whether the mapping was fitted on exactly this corpus."""
+        meta = self.fitted_on
+        return meta.get("fitted_on") == Path(self.root).name and meta.get("segments") == self.segments
 
     @property
     def grouped(self) -> bool:
@@ -150,6 +171,15 @@ class CorpusStats:
     def primary_stages(self) -> list[StageStats]:
         """One stage per method, with the scaling it is meant to be rendered with."""
         return [s for s in self.stages.values() if s.stage.primary]
+
+    @property
+    def probe_chance(self) -> float:
+        """The probe's accuracy when it always answers the largest group."""
+        return probe.chance(self.labels)
+
+    def primary(self, method: str) -> StageStats | None:
+        """The stage of `method` with the scaling it is meant to be rendered with."""
+        return next((s for s in self.primary_stages() if s.stage.method == method), None)
 
 
 def pooled(counts: np.ndarray, means: np.ndarray, stds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -205,9 +235,11 @@ def compute_stats(
     mapping: FittedMapping,
     groups: Mapping[str, str] | None = None,
     stages: Sequence[Stage] | None = None,
+    seed: int = 0,
 ) -> CorpusStats:
     """Every stage's statistics over `corpus`, per track and per group (`groups`: track path
-    -> group name; tracks missing from it have no group)."""
+    -> group name; tracks missing from it have no group). `seed` splits the probe's folds and
+    shuffles its random labels."""
     tracks = [t for t in corpus.tracks if len(t.values)]
     if not tracks:
         raise InputError(f"{corpus.root}: no track with features to analyse.")
@@ -222,15 +254,21 @@ def compute_stats(
     names, labels = group_labels(paths, groups or {})
     counts = np.array([len(t.values) for t in tracks], dtype=np.int64)
 
-    moments = _track_moments(tracks, mapping, stages)
+    # every scaler of every method, for how dynamic each makes the parameters (the paper's
+    # observation (c)); only the stages asked for keep their per-track figures
+    every = [Stage(m, k, sc) for m in mapping.methods for k in KINDS for sc in SCALINGS]
+    moments = _track_moments(tracks, mapping, stages + [e for e in every if e not in stages])
+    spread = {e.key: float(pooled(counts, *moments[e.key])[1].mean()) for e in every}
     out: dict[str, StageStats] = {}
     for stage in stages:
         track_mean, track_std = moments[stage.key]
         out[stage.key] = _stage_stats(stage, counts, track_mean, track_std, labels, len(names))
+        if len(names) >= 2 and (stage.primary or stage.key == "raw unscaled"):
+            _measure(out[stage.key], labels, seed)
     ratios = {m: np.asarray(mapping.arrays[f"{m}.variance_ratio"], dtype=np.float64)
               for m in ("pca", "kmeans-pca") if f"{m}.variance_ratio" in mapping.arrays}
     return CorpusStats(corpus.model, str(corpus.root), width, paths, counts, names, labels, out, ratios,
-                       list(corpus.failed), dict(mapping.meta))
+                       list(corpus.failed), dict(mapping.meta), spread)
 
 
 def _track_moments(tracks, mapping: FittedMapping, stages: Sequence[Stage]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -254,6 +292,14 @@ def _compact(a: np.ndarray) -> np.ndarray:
     # thousands of tracks of 4096-d classifier features: float32 halves half a gigabyte, and
     # seven digits are plenty for figures
     return a.astype(np.float32) if a.shape[1] > WIDE else a
+
+
+def _measure(s: StageStats, labels: np.ndarray, seed: int) -> None:
+    """The multivariate measures of one stage, and their floor under shuffled labels (fewer
+    draws for a wide stage, whose probe costs seconds a fold)."""
+    found = probe.separation(s.track_mean, s.track_std, labels, seed)
+    s.probe, s.silhouette = found.probe, found.silhouette
+    s.shuffled = probe.shuffled(s.track_mean, s.track_std, labels, seed, draws=probe.SHUFFLES if s.components <= WIDE else 2)
 
 
 def _stage_stats(stage: Stage, counts: np.ndarray, track_mean: np.ndarray, track_std: np.ndarray,

@@ -3,8 +3,10 @@
 The paper's methods, each giving ten components (component 0 first) before scaling:
 - `raw` (I): the features themselves; only for a model with exactly ten.
 - `pca` (III): standardised features projected on their ten principal axes, ordered by variance.
-- `kmeans` (IV): the similarity, 1 / euclidean distance, of the standardised features to each
-  of ten K-Means centroids.
+- `kmeans` (IV): the similarity of the standardised features to each of ten K-Means centroids,
+  the paper's 1 / euclidean distance made finite: d0 / (d + d0), with d0 the median distance of
+  the fitted segments to their nearest centroid, so a segment on a centroid (a repeated loop,
+  digital silence) gets 1 instead of a value a million times larger than every other.
 - `kmeans-pca` (V): those similarities projected on their ten principal axes.
 Each method's output then goes through one of four fitted scalers (standard or minmax, per
 component or across all of them). One fitted state holds every method and scaler, so a model
@@ -30,14 +32,31 @@ METHODS = resolved(Method)
 ORDERED = ("pca", "kmeans-pca")  # methods whose components come ordered by spread
 # PCA and K-Means see at most this many segments (a seeded sample); scalers see them all
 MAX_FIT_SEGMENTS = 100_000
-# keeps a segment that sits exactly on a centroid finite; distances of standardised features are ~1 or more
-SIMILARITY_EPS = 1e-6
+# mappings fitted before `kmeans.scale` existed used 1 / (d + this); their scalers were fitted on it
+LEGACY_EPS = 1e-6
 
 
-def similarity(z: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """(N, D) x (K, D) -> (N, K): 1 / euclidean distance to each centroid."""
+def distances(z: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """(N, D) x (K, D) -> (N, K) euclidean distances."""
     d2 = (z * z).sum(1)[:, None] - 2.0 * z @ centroids.T + (centroids * centroids).sum(1)[None, :]
-    return 1.0 / (np.sqrt(np.maximum(d2, 0.0)) + SIMILARITY_EPS)
+    return np.sqrt(np.maximum(d2, 0.0))
+
+
+def similarity(z: np.ndarray, centroids: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """(N, D) x (K, D) -> (N, K) similarity to each centroid: scale / (distance + scale), in
+    (0, 1]; without a scale (a mapping fitted by an older audioviz), 1 / (distance + 1e-6)."""
+    d = distances(z, centroids)
+    if scale is None:
+        return 1.0 / (d + LEGACY_EPS)
+    return scale / (d + scale)
+
+
+def similarity_scale(z: np.ndarray, centroids: np.ndarray) -> float:
+    """The median distance of segments to their nearest centroid: where similarity is 1/2.
+    1 when most segments sit on a centroid (fewer distinct segments than clusters)."""
+    nearest = distances(z, centroids).min(axis=1)
+    median = float(np.median(nearest))
+    return median if median > 1e-9 else 1.0
 
 
 def _pca(x: np.ndarray, seed: int):
@@ -103,8 +122,9 @@ class FittedMapping:
         with warnings.catch_warnings():  # fewer distinct segments than clusters: duplicates are fine
             warnings.simplefilter("ignore", ConvergenceWarning)
             km = KMeans(n_clusters=N_PARAMS, n_init=10, random_state=seed).fit(z)
-        arrays["kmeans.centroids"] = km.cluster_centers_
-        sims = _finite(similarity(z, km.cluster_centers_))
+        scale = similarity_scale(z, km.cluster_centers_)
+        arrays |= {"kmeans.centroids": km.cluster_centers_, "kmeans.scale": np.array([scale])}
+        sims = _finite(similarity(z, km.cluster_centers_, scale))
         pca_sim = _pca(sims, seed)
         arrays |= {"kmeans-pca.mean": pca_sim.mean_, "kmeans-pca.axes": pca_sim.components_,
                    "kmeans-pca.variance_ratio": pca_sim.explained_variance_ratio_}
@@ -178,7 +198,8 @@ class FittedMapping:
         z = (x - self.arrays["input.mean"]) / self.arrays["input.scale"]
         if method == "pca":
             return (z - self.arrays["pca.mean"]) @ self.arrays["pca.axes"].T
-        sims = similarity(z, self.arrays["kmeans.centroids"])
+        scale = self.arrays.get("kmeans.scale")
+        sims = similarity(z, self.arrays["kmeans.centroids"], None if scale is None else float(scale.ravel()[0]))
         if method == "kmeans":
             return sims
         return (sims - self.arrays["kmeans-pca.mean"]) @ self.arrays["kmeans-pca.axes"].T
