@@ -25,6 +25,7 @@ TINY = 0.25  # a median spread under this share of the spread between the means 
 NEEDS_SCALING = 0.5  # scaled all together, raw features moving under this share of per-component: need it
 ORDERED = -0.8  # rank correlation of spread with component index at or below this: in order
 MARGIN = 0.1  # probe accuracy and silhouette at least this far above shuffled labels'
+TIE = 0.01  # two scores closer than this (they print alike) are a tie
 
 
 @dataclass(frozen=True)
@@ -151,11 +152,11 @@ def kmeans_separates(stats: CorpusStats, references: dict[str, CorpusStats]) -> 
     kmeans = stats.primary("kmeans")
     theirs = ref.primary("kmeans") if ref is not None else None
     if kmeans is not None and theirs is not None and theirs.measured:
-        better = kmeans.separation > theirs.separation and kmeans.probe >= theirs.probe
-        worse = kmeans.separation < theirs.separation and kmeans.probe <= theirs.probe
-        word = "more" if better else "less" if worse else "about as much, by one measure more and by the other less,"
+        signs = {_compare(kmeans.separation, theirs.separation), _compare(kmeans.probe, theirs.probe)}
+        word = ("as much as" if signs == {0} else "more than" if -1 not in signs else "less than" if 1 not in signs
+                else "more by one measure and less by the other than")
         evidence += (f". Through the same mapping, MFCC statistics give separation {theirs.separation:.2f} and "
-                     f"probe {theirs.probe:.2f}: this model's K-Means separates {word} than they do")
+                     f"probe {theirs.probe:.2f}: this model's K-Means separates {word} they do")
     evidence += ". Whether classifier features separate more than autoencoder features compares models: see " \
                 "benchmarks/style_probe.py"
     return Observation("e", claim, _verdict(passed), evidence + ".")
@@ -214,7 +215,7 @@ def versus_baselines(stats: CorpusStats, references: dict[str, CorpusStats]) -> 
     if ref is None:
         return text
     keys = ("probe raw", "separation kmeans")
-    beats = [ours[k] >= ref[k] for k in keys if np.isfinite(ours[k]) and np.isfinite(ref[k])]
+    beats = [_compare(ours[k], ref[k]) >= 0 for k in keys if np.isfinite(ours[k]) and np.isfinite(ref[k])]
     if not beats:
         return text
     if all(beats):
@@ -225,6 +226,16 @@ def versus_baselines(stats: CorpusStats, references: dict[str, CorpusStats]) -> 
         verdict = "tell the groups apart less well than MFCC statistics, on both the probe and the K-Means separation"
     return text + (f" K-Means separation: {stats.model} {_cell(ours['separation kmeans'])}, MFCC statistics "
                    f"{_cell(ref['separation kmeans'])}. Here {stats.model}'s features {verdict}.")
+
+
+def _compare(ours: float, theirs: float) -> int:
+    """1 where `ours` is higher, -1 where lower, 0 for a tie (closer than TIE)."""
+    return 0 if abs(ours - theirs) < TIE else 1 if ours > theirs else -1
+
+
+def at_least(ours: float, theirs: float) -> bool:
+    """Whether `ours` matches or beats `theirs`, ties included: the issue's targets."""
+    return _compare(ours, theirs) >= 0
 
 
 def _cell(x: float) -> str:

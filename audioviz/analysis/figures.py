@@ -180,15 +180,12 @@ def corpus_raw(stats: CorpusStats, out_dir: Path) -> FigureFile:
     return FigureFile(_save(fig, out_dir / "corpus_raw.png"), "Raw features over the corpus", caption)
 
 
-SMALL_SPREAD = 0.25  # a feature's spread under this share of the differences between means is small
-
-
 def _raw_verdict(spread: float, span: float) -> str:
     """What the raw spread says, from the numbers: the end of corpus_raw's caption."""
     if span <= 0:
         return ": every feature has the same mean, so the spread alone decides how much each moves."
     share = f" ({spread / span:.0%} of the spread between the means)"
-    if spread / span < SMALL_SPREAD:
+    if spread / span < claims.TINY:
         return (share + ": small next to the differences between the means, so, scaled all together, these "
                 "features would barely move a scene; that is why they are scaled per component.")
     return (share + ": not small next to the differences between the means, so these features would move a "

@@ -127,7 +127,7 @@ VERDICT_COLOURS = {claims.HOLDS: "#1b7f3b", claims.PARTLY: "#a66a00", claims.FAI
 def _observations(found: Sequence[claims.Observation]) -> str:
     items = "".join(
         f"<li><b>({o.key}) {escape(o.claim)}</b>: <span style=\"color:{VERDICT_COLOURS[o.verdict]}\">"
-        f"{escape(o.verdict)}</span>. {escape(o.evidence)}</li>" for o in found)
+        f"{escape(o.verdict)}</span>. {escape(o.evidence[:1].upper() + o.evidence[1:])}</li>" for o in found)
     return ("<h2>The paper's observations, checked</h2>\n<p class=\"note\">Each verdict is computed from this "
             "report's figures; the thresholds are in <code>audioviz/analysis/claims.py</code>.</p>\n"
             f"<ul class=\"claims\">{items}</ul>")

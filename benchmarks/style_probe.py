@@ -1,0 +1,220 @@
+"""Do the bundled networks hear more than MFCC statistics? The style targets of issue 16,
+measured on whole packages of music the models never heard (bring your own: nothing here ships
+audio, and no folder named after a training package is accepted).
+
+    .venv/bin/python benchmarks/style_probe.py HELDOUT_DIR --json style.json --markdown style.md
+
+HELDOUT_DIR holds one sub-folder per collection (a Debian package of game music, an album, a
+genre); each is a group. From each it takes up to --per-group files of 30 s to 30 minutes
+(shorter files in game packages are sound effects; longer ones are broken headers), leaves out
+collections with fewer than --min-per-group of them, and cuts the middle --seconds of each into a WAV in
+--work, so a run compares the same excerpts whatever the model. Then, for every bundled model
+(its default layer) and for the two baselines of audioviz.analysis.baselines, it fits the
+mapping on those excerpts, exactly as `audioviz analyze` does by default, and reports:
+
+  probe raw           track-level accuracy of a logistic regression predicting the group from each
+                      track's mean and spread of the raw features (stratified folds over tracks)
+  probe kmeans        the same from the ten K-Means parameters as rendered
+  separation kmeans   analyze's score: share of the variance of per-track means explained by group
+  silhouette kmeans   of the per-track mean parameter vectors
+  raw spread          the median standard deviation of the raw features over the excerpts
+
+Targets: every autoencoder and classifier at least matches MFCC statistics on `probe raw` and
+`separation kmeans`. It also decides the two observations of the paper that compare models:
+(b) ae_shared's raw features spread most of the autoencoders, and (e) classifier features
+separate styles more than autoencoder features after K-Means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# the packages the bundled models may be trained on (shared/tools/music-corpus.sh, with --more):
+# a folder named after one of them is refused, so that the benchmark only hears unseen music
+TRAINING_PACKAGES = {
+    "asc-music", "singularity-music", "nexuiz-music", "drascula-music", "planetblupi-music-ogg",
+    "hyperrogue-music", "wesnoth-1.16-music", "ufoai-music", "hedgewars-data", "extremetuxracer-data",
+    "marsshooter-data", "xmoto-data", "ri-li-data", "warmux-data", "lugaru-data", "trigger-rally-data",
+    "naev-data", "endless-sky-data", "freedroidrpg-data", "fillets-ng-data", "btanks-data", "megaglest-data",
+    "openarena-data",
+}
+SUFFIXES = {".ogg", ".mp3", ".flac", ".wav", ".opus", ".m4a"}
+RATE = 44_100
+MIN_SECONDS, MAX_SECONDS = 30.0, 1800.0
+COLUMNS = ("probe raw", "probe kmeans", "separation kmeans", "silhouette kmeans")
+
+
+def excerpts(heldout: Path, work: Path, per_group: int, min_per_group: int, seconds: float) -> Path:
+    """work/excerpts/<group>/<file>.wav: the middle `seconds` of up to `per_group` files of each
+    sub-folder (evenly spaced in name order), decoded once and kept for later runs."""
+    from audioviz.audio import decode, probe
+
+    out = work / "excerpts"
+    groups = sorted(p for p in heldout.iterdir() if p.is_dir())
+    trained = [g.name for g in groups if g.name in TRAINING_PACKAGES]
+    if trained:
+        raise SystemExit(f"{', '.join(trained)}: the bundled models may be trained on these; hold out other music")
+    if len(groups) < 2:
+        raise SystemExit(f"{heldout}: needs at least two sub-folders (groups)")
+    for group in groups:
+        files = []
+        for f in sorted(p for p in group.rglob("*") if p.suffix.lower() in SUFFIXES):
+            try:
+                d = probe(f).duration
+            except Exception:
+                continue
+            if MIN_SECONDS <= d <= MAX_SECONDS:
+                files.append((f, d))
+        if len(files) < min_per_group:
+            print(f"left out {group.name}: {len(files)} files of {MIN_SECONDS:g} s or more", file=sys.stderr)
+            continue
+        if len(files) > per_group:
+            files = [files[i] for i in np.unique(np.linspace(0, len(files) - 1, per_group).round().astype(int))]
+        for f, d in files:
+            target = out / group.name / f"{f.stem}.wav"
+            if target.exists():
+                continue
+            take = min(seconds, d)
+            samples = decode(f, RATE, take, start=max(0.0, (d - take) / 2)).samples
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with wave.open(str(target), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(RATE)
+                w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return out
+
+
+def row(stats) -> dict:
+    from audioviz.analysis import claims
+
+    values = {f"{w} {m}": claims.measure(stats, w, m) for w, m in (c.split(" ") for c in COLUMNS)}
+    values["raw spread"] = float(np.median(stats.stages["raw unscaled"].std))
+    return values
+
+
+def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, dict, object]:
+    from audioviz.analysis import claims, compute_stats, folder_groups
+    from audioviz.analysis.baselines import reference_stats
+    from audioviz.extract.collect import collect
+    from audioviz.extract.registry import load_model
+    from audioviz.mapping.fitted import FittedMapping
+
+    rows, seconds, last = {}, {}, None
+    for name in models:
+        t0 = time.perf_counter()
+        extractor = load_model(name, "cpu")
+        corpus = collect(folder, extractor, progress=True)
+        mapping = FittedMapping.fit(corpus.stacked(), seed, model=name, fitted_on=folder.name)
+        stats = compute_stats(corpus, mapping, folder_groups(corpus), seed=seed)
+        rows[extractor.title] = row(stats)
+        rows[extractor.title]["observations"] = {o.key: o.verdict for o in claims.observations(stats)}
+        seconds[extractor.title] = round(time.perf_counter() - t0, 1)
+        last = stats
+        print(f"{extractor.title}: " + ", ".join(f"{k} {v:.2f}" for k, v in rows[extractor.title].items()
+                                                 if isinstance(v, float)), file=sys.stderr)
+    for kind, stats in reference_stats(folder, None, seed, progress=True).items():
+        rows[claims.REFERENCE_NAMES[kind]] = row(stats)
+    if last is not None:
+        rows[claims.RANDOM_LABELS] = {c: claims.measure(last, *c.split(" "), shuffled=True) for c in COLUMNS}
+        rows[claims.RANDOM_LABELS]["probe chance"] = last.probe_chance
+    return rows, seconds, last
+
+
+def verdicts(rows: dict, families: dict[str, str]) -> dict:
+    """The targets, and the observations that compare models."""
+    from audioviz.analysis.claims import at_least
+
+    ref = rows.get("MFCC statistics", {})
+    targets = {}
+    for name, family in families.items():
+        if family in ("autoencoder", "classifier") and name in rows and ref:
+            targets[name] = {k: at_least(rows[name][k], ref[k]) for k in ("probe raw", "separation kmeans")}
+    out: dict = {"targets": targets}
+    aes = {n: rows[n]["raw spread"] for n, f in families.items() if f == "autoencoder" and n in rows}
+    if "ae_shared" in aes and len(aes) > 1:
+        top = max(aes, key=aes.get)
+        out["b"] = {"verdict": "holds" if top == "ae_shared" else "does not hold",
+                    "evidence": "median raw spread: " + ", ".join(f"{n} {v:.3g}" for n, v in aes.items())}
+    sep = {f: [rows[n]["separation kmeans"] for n, fam in families.items() if fam == f and n in rows]
+           for f in ("autoencoder", "classifier")}
+    if all(sep.values()):
+        ae, cl = float(np.mean(sep["autoencoder"])), float(np.mean(sep["classifier"]))
+        out["e, classifiers"] = {"verdict": "holds" if cl > ae else "does not hold",
+                                 "evidence": f"mean K-Means separation: classifiers {cl:.2f}, autoencoders {ae:.2f}"}
+    return out
+
+
+def markdown(result: dict) -> str:
+    cols = [*COLUMNS, "raw spread"]
+    lines = [f"Held-out music: {result['tracks']} excerpts of up to {result['seconds']:g} s in {result['groups']} "
+             f"groups ({', '.join(result['group_names'])}); chance (largest group) {result['probe_chance']:.2f}.", "",
+             "| features | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, values in result["rows"].items():
+        cells = [f"{values[c]:.2f}" if isinstance(values.get(c), float) and np.isfinite(values[c]) else "" for c in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for name, t in result["verdicts"]["targets"].items():
+        lines.append(f"- {name}: " + ", ".join(f"{k} {'meets' if ok else 'misses'} MFCC statistics" for k, ok in t.items()))
+    for key in ("b", "e, classifiers"):
+        if key in result["verdicts"]:
+            v = result["verdicts"][key]
+            lines.append(f"- ({key}) {v['verdict']}: {v['evidence']}")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("heldout", type=Path, help="one sub-folder per group of unseen music")
+    parser.add_argument("--models", default="", help="comma-separated (default: every bundled model)")
+    parser.add_argument("--per-group", type=int, default=20)
+    parser.add_argument("--min-per-group", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/audioviz-style-probe"),
+                        help="excerpts and their feature cache, kept between runs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--markdown", type=Path)
+    args = parser.parse_args()
+
+    os.environ.setdefault("AUDIOVIZ_CACHE", str(args.work / "cache"))
+    from audioviz.extract.registry import MODELS
+
+    models = [m for m in args.models.split(",") if m] or list(MODELS)
+    folder = excerpts(args.heldout, args.work, args.per_group, args.min_per_group, args.seconds)
+    rows, seconds, stats = measure_models(folder, models, args.seed)
+    families = {load_title(m): MODELS[m].family for m in models}
+    result = {
+        "heldout": str(args.heldout), "seconds": args.seconds, "tracks": stats.tracks, "groups": len(stats.group_names),
+        "group_names": stats.group_names, "probe_chance": stats.probe_chance, "rows": rows,
+        "model_seconds": seconds, "verdicts": verdicts(rows, families),
+    }
+    text = markdown(result)
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1, default=float))
+    if args.markdown:
+        args.markdown.write_text(text)
+
+
+def load_title(name: str) -> str:
+    """The row name a model gets: its title (with the layer where it has several)."""
+    from audioviz.extract.registry import MODELS
+
+    spec = MODELS[name]
+    return f"{name} layer {spec.default_layer}" if len(spec.layers) > 1 else name
+
+
+if __name__ == "__main__":
+    main()
