@@ -346,11 +346,15 @@ def models(
         for spec in specs
     }
     width = max(len(text) for text in layers.values())
+    name_width = max(10, *(len(spec.name) for spec in specs))
+    layer_width = max(5, *(len(layer.name) for spec in specs for layer in spec.layers))
     for spec in specs:
-        typer.echo(f"{spec.name:<10} {spec.family:<12} {layers[spec.name]:<{width}}  {spec.description}")
+        typer.echo(f"{spec.name:<{name_width}} {spec.family:<12} {layers[spec.name]:<{width}}  {spec.description}")
         if verbose:
             for layer in spec.layers:
-                typer.echo(f"    {layer.name:<5} {layer.size:>4} features: {layer.what}")
+                typer.echo(f"    {layer.name:<{layer_width}} {layer.size:>4} features: {layer.what}")
+            if spec.tags:  # what --order may name
+                typer.echo(f"    tags: {', '.join(spec.tags)}")
 
 
 @app.command()

@@ -140,6 +140,8 @@ def compare_file(
                                 start=c.start, duration=c.duration, hop=c.timeline.hop)
             for m in mapping_configs:
                 check_method(m, listener.extractor)  # refused now if the model cannot do it
+            for cls in scene_classes:
+                listener.check_scene(cls)
             listeners.append(listener)
         t_load = time.perf_counter()
         decoded: dict[int, object] = {}  # one decode for every model of one sample rate
@@ -163,7 +165,8 @@ def compare_file(
             for m in mapping_configs:
                 method = describe_mapping(m, state)["method"]
                 for cls in scene_classes:
-                    values = map_features(feats.values, state, cls, m, c.seed)
+                    values = map_features(feats.values, state, cls, m, c.seed, listener.tag_order,
+                                          ext.feature_names or ())
                     tiles.append(Tile(cls(), frame_motion(values, feats, rhythm, video.fps, c.timeline, cls),
                                       f"{label_model} / {method} / {cls.name}"))
         del listeners, features

@@ -31,7 +31,8 @@ def write_features(path: str | os.PathLike, feats, model: str, values=None, colu
     suffix = check_format(path)
     key = "features" if values is None else "parameters"
     values = np.asarray(feats.values if values is None else values, dtype=np.float32)
-    columns = list(columns) if columns is not None else [f"f{i}" for i in range(values.shape[1])]
+    names = feats.names if key == "features" else None  # a tagger's tags
+    columns = list(columns) if columns is not None else list(names or (f"f{i}" for i in range(values.shape[1])))
     with atomic_write(path, "file") as tmp:
         try:
             if suffix == ".npy":

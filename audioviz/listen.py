@@ -14,7 +14,14 @@ import numpy as np
 from .audio import Audio, decode
 from .config import N_PARAMS, MappingConfig, check_clip
 from .errors import AudioTooShortError, ConfigError, ModelError
-from .mapping.order import apply_order, resolve_order
+from .mapping.order import (
+    apply_order,
+    fixed_order,
+    names_a_tag,
+    resolve_order,
+    tag_columns,
+    with_tags,
+)
 
 if TYPE_CHECKING:  # torch loads with the model, not with this module
     from .extract.features import Features
@@ -63,11 +70,14 @@ def describe_mapping(config: MappingConfig, state) -> dict:
 
 
 def map_features(
-    features: np.ndarray, mapping, scene_cls, config: MappingConfig = MappingConfig(), seed: int = 0
+    features: np.ndarray, mapping, scene_cls, config: MappingConfig = MappingConfig(), seed: int = 0,
+    tags: tuple[int, ...] = (), names: tuple[str, ...] = (),
 ) -> np.ndarray:
     """(N, D) features -> (N, 10) parameters in [0, 1], in the scene's parameter order.
 
-    `mapping` is a FittedMapping; None fits one on these features alone.
+    `mapping` is a FittedMapping; None fits one on these features alone. `tags`: the features
+    (`check_order`'s columns) that drive the scene's most important parameters themselves;
+    `names`: what the features are called, where they have names (for messages).
     """
     from .mapping.fitted import FittedMapping
 
@@ -75,8 +85,24 @@ def map_features(
         mapping = FittedMapping.fit(features, seed)
     method = config.method_for(mapping.feature_size)
     components = mapping.transform(features, method, config.scaler, config.scaling_for(method))
-    perm = resolve_order(config.order, scene_cls.param_names(), scene_cls.importance_order(), seed)
+    if tags:
+        components = with_tags(components, features, tags, mapping.arrays["input.mean"], mapping.arrays["input.scale"])
+        perm = fixed_order(scene_cls.param_names(), scene_cls.importance_order())
+    else:
+        perm = resolve_order(config.order, scene_cls.param_names(), scene_cls.importance_order(), seed, names)
     return apply_order(components, perm)
+
+
+def check_order(config: MappingConfig, extractor) -> tuple[int, ...]:
+    """The features an --order of tag names picks (() for any other order), checked before any
+    audio is decoded: ConfigError in one line for a name that is not a tag of this layer."""
+    names = extractor.feature_names or ()
+    columns = tag_columns(config.order, names, extractor.quoted, N_PARAMS) if names else ()
+    every_tag = getattr(extractor, "tags", ())  # a tagger's, whichever layer it reads
+    if not names and names_a_tag(config.order, every_tag):
+        raise ConfigError(f"--order names tags, which only the tags layer gives: use --model {extractor.name} "
+                          f"--layer tags (not {extractor.layer})")
+    return columns
 
 
 @dataclass(frozen=True)
@@ -121,8 +147,16 @@ class Listener:
     def use_mapping(self, mapping: MappingConfig) -> None:
         """Map with `mapping` from now on (its fitted state loaded now, unless fitted per track)."""
         check_method(mapping, self.extractor)
+        self.tag_order = check_order(mapping, self.extractor)  # the tags that drive the scene, by column
         self.mapping = mapping
         self.state = None if mapping.fit == "track" else fitted_mapping(mapping, self.extractor, None, self.seed)
+
+    def check_scene(self, scene_cls) -> None:
+        """Refuse now, before any audio is decoded, an --order that names what neither the
+        scene's parameters nor the model's tags hold (ConfigError in one line)."""
+        if not self.tag_order:
+            resolve_order(self.mapping.order, scene_cls.param_names(), scene_cls.importance_order(), self.seed,
+                          self.extractor.feature_names or ())
 
     def decode(self, audio: str | os.PathLike, progress: bool = False) -> Audio:
         """The part of `audio` this listener hears, at its model's sample rate."""
@@ -159,5 +193,6 @@ class Listener:
     def params(self, features: Features, scene_cls) -> Params:
         """`features` as `scene_cls`'s ten parameters, per segment."""
         state = self.state_for(features)
-        values = map_features(features.values, state, scene_cls, self.mapping, self.seed)
+        values = map_features(features.values, state, scene_cls, self.mapping, self.seed, self.tag_order,
+                              self.extractor.feature_names or ())
         return Params(features, values, scene_cls.param_names(), describe_mapping(self.mapping, state))

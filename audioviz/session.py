@@ -123,6 +123,7 @@ class Renderer:
             c = config
             self.listener = Listener(c.model, layer=c.layer, device=c.device, mapping=c.mapping, seed=c.seed,
                                      start=c.start, duration=c.duration, hop=c.timeline.hop)
+            self.listener.check_scene(self.scene_cls)
         except BaseException:
             self.close()
             raise

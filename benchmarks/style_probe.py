@@ -104,17 +104,21 @@ def row(stats) -> dict:
     return values
 
 
-def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, dict, object]:
+def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, dict, dict, object]:
     from audioviz.analysis import claims, compute_stats, folder_groups
     from audioviz.analysis.baselines import reference_stats
+    from audioviz.extract import checkpoint
     from audioviz.extract.collect import collect
-    from audioviz.extract.registry import load_model
+    from audioviz.extract.registry import MODELS, load_model
     from audioviz.mapping.fitted import FittedMapping
 
-    rows, seconds, last = {}, {}, None
+    rows, seconds, families, last = {}, {}, {}, None
     for name in models:
         t0 = time.perf_counter()
         extractor = load_model(name, "cpu")
+        arch = MODELS[name].family if name in MODELS else checkpoint.load(Path(name) / "best.pt" if Path(name).is_dir()
+                                                                          else Path(name))["arch"]
+        families[extractor.title] = arch
         corpus = collect(folder, extractor, progress=True)
         mapping = FittedMapping.fit(corpus.stacked(), seed, model=name, fitted_on=folder.name)
         stats = compute_stats(corpus, mapping, folder_groups(corpus), seed=seed)
@@ -129,7 +133,7 @@ def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, di
     if last is not None:
         rows[claims.RANDOM_LABELS] = {c: claims.measure(last, *c.split(" "), shuffled=True) for c in COLUMNS}
         rows[claims.RANDOM_LABELS]["probe chance"] = last.probe_chance
-    return rows, seconds, last
+    return rows, seconds, families, last
 
 
 def verdicts(rows: dict, families: dict[str, str]) -> dict:
@@ -177,7 +181,8 @@ def markdown(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("heldout", type=Path, help="one sub-folder per group of unseen music")
-    parser.add_argument("--models", default="", help="comma-separated (default: every bundled model)")
+    parser.add_argument("--models", default="", help="comma-separated names or checkpoints / training run folders "
+                                                     "(default: every bundled model)")
     parser.add_argument("--per-group", type=int, default=20)
     parser.add_argument("--min-per-group", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -193,8 +198,7 @@ def main() -> None:
 
     models = [m for m in args.models.split(",") if m] or list(MODELS)
     folder = excerpts(args.heldout, args.work, args.per_group, args.min_per_group, args.seconds)
-    rows, seconds, stats = measure_models(folder, models, args.seed)
-    families = {load_title(m): MODELS[m].family for m in models}
+    rows, seconds, families, stats = measure_models(folder, models, args.seed)
     result = {
         "heldout": str(args.heldout), "seconds": args.seconds, "tracks": stats.tracks, "groups": len(stats.group_names),
         "group_names": stats.group_names, "probe_chance": stats.probe_chance, "rows": rows,
@@ -206,14 +210,6 @@ def main() -> None:
         args.json.write_text(json.dumps(result, indent=1, default=float))
     if args.markdown:
         args.markdown.write_text(text)
-
-
-def load_title(name: str) -> str:
-    """The row name a model gets: its title (with the layer where it has several)."""
-    from audioviz.extract.registry import MODELS
-
-    spec = MODELS[name]
-    return f"{name} layer {spec.default_layer}" if len(spec.layers) > 1 else name
 
 
 if __name__ == "__main__":

@@ -111,12 +111,14 @@ def test_classifier_layers_reach_extract_and_render(tmp_path, song, tiny_classif
 
 def test_listing_models_and_scenes():
     r = run("models")
-    names = ["ae", "ae_shared", "ae_skip", "alexnet", "vgg11", "vgg13", "vgg16"]
+    names = ["ae", "ae_shared", "ae_skip", "alexnet", "vgg11", "vgg13", "vgg16", "musicnn", "musicnn_vgg"]
     assert r.exit_code == 0 and [ln.split()[0] for ln in r.stdout.splitlines()] == names
-    vgg16 = r.stdout.splitlines()[-1]
+    vgg16 = r.stdout.splitlines()[names.index("vgg16")]
     assert "L13 (256), L14 (512), L15 (512, default)" in vgg16 and "classifier" in vgg16
+    assert "embedding (200), tags (50, default)" in r.stdout.splitlines()[names.index("musicnn")]
     r = run("models", "--verbose")
-    assert "L8     256 features: 8th (last) conv layer" in r.stdout
+    assert "L8         256 features: 8th (last) conv layer" in r.stdout
+    assert "    tags: rock, pop, alternative, indie, electronic, female vocalists," in r.stdout
     r = run("scenes", "--verbose")
     assert r.exit_code == 0 and "bar " in r.stdout and "bar5" in r.stdout
 

@@ -198,8 +198,8 @@ def test_unknown_models_are_refused_without_loading_torch(tmp_path):
                        timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == [
-        "unknown model 'nope'; choose one of ae, ae_shared, ae_skip, alexnet, vgg11, vgg13, vgg16 or give a path to a "
-        ".pt checkpoint",
+        "unknown model 'nope'; choose one of ae, ae_shared, ae_skip, alexnet, vgg11, vgg13, vgg16, musicnn, "
+        "musicnn_vgg or give a path to a .pt checkpoint",
         f"{fifo}: is not a regular file (a device, pipe or socket); give a model file",
         "model 'vgg16' has no feature layer 'L99'; its layers are L13 (256 features), L14 (512 features), "
         "L15 (512 features)",

@@ -304,8 +304,8 @@ def test_an_unknown_model_is_refused_before_torch_loads(tmp_path, clip):
     assert r.returncode == 1
     imported = [ln.rsplit("|", 1)[1].strip() for ln in r.stderr.splitlines() if ln.startswith("import time:")]
     said = [ln for ln in r.stderr.splitlines() if not ln.startswith("import time:")]
-    assert said == ["error: unknown model 'nope'; choose one of ae, ae_shared, ae_skip, alexnet, vgg11, vgg13, vgg16 "
-                    "or give a path to a .pt checkpoint"]
+    assert said == ["error: unknown model 'nope'; choose one of ae, ae_shared, ae_skip, alexnet, vgg11, vgg13, vgg16, "
+                    "musicnn, musicnn_vgg or give a path to a .pt checkpoint"]
     assert "audioviz.cli" in imported and not any(m == "torch" or m.startswith("torch.") for m in imported)
 
 

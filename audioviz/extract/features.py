@@ -17,6 +17,7 @@ class Features:
     centres: np.ndarray  # (N,) seconds
     starts: np.ndarray  # (N,) seconds
     duration: float  # seconds of audio they cover
+    names: tuple[str, ...] | None = None  # what each column is, where the layer names them (tags)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -76,6 +77,8 @@ def normalise(mfcc: torch.Tensor, norm: dict) -> torch.Tensor:
 class FeatureExtractor:
     """What `load_model` returns: turns mono samples into per-segment features."""
 
+    frontend_class = MFCCFrontend
+
     def __init__(
         self,
         name: str,
@@ -92,7 +95,7 @@ class FeatureExtractor:
         self.net = net.to(device).eval()
         # which of the network's feature layers this extractor reads (a classifier has several)
         self.layer = layer or net.default_layer
-        self.frontend = MFCCFrontend(frontend, device)
+        self.frontend = self.frontend_class(frontend, device)
         self.norm = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in norm.items()}
         self.mapping = mapping
         self.meta = meta
@@ -115,11 +118,16 @@ class FeatureExtractor:
         return f"{self.name!r} (layer {self.layer})" if len(self.net.layers) > 1 else repr(self.name)
 
     @property
+    def feature_names(self) -> tuple[str, ...] | None:
+        """What each feature is called, where the layer names them (a tagger's tags)."""
+        return None
+
+    @property
     def sample_rate(self) -> int:
         return self.frontend.config.sample_rate
 
     def hop_frames(self, hop: float | None) -> int | None:
-        """A hop in seconds as MFCC frames (None: back-to-back segments, the paper's grid);
+        """A hop in seconds as frontend frames (None: back-to-back segments, the paper's grid);
         ConfigError where it is not between one frame and one segment."""
         if hop is None:
             return None
@@ -147,17 +155,21 @@ class FeatureExtractor:
                 bar.update(len(x))
         return torch.cat(out).numpy()
 
+    def segments(self, samples: np.ndarray, hop: int | None, mel_db: torch.Tensor | None = None) -> Segments:
+        """The track's segments every `hop` frames (MFCCFrontend.segments); `mel_db`: its mel
+        spectrogram where it is already made."""
+        mfcc = None if mel_db is None else self.frontend.cepstrum(mel_db)
+        return self.frontend.segments(samples, hop, mfcc=mfcc)
+
     def features(self, samples: np.ndarray, progress: bool = False, *, hop: float | None = None,
                  mel_db: torch.Tensor | None = None) -> Features:
         """Features of a segment every `hop` seconds (None: back to back). `mel_db`: the
         track's mel spectrogram (MFCCFrontend.mel_db) where it is already made."""
-        frames = self.hop_frames(hop)
-        mfcc = None if mel_db is None else self.frontend.cepstrum(mel_db)
-        seg = self.frontend.segments(samples, frames, mfcc=mfcc)
+        seg = self.segments(samples, self.hop_frames(hop), mel_db)
         values = self.encode_segments(seg, progress=progress)
         if not np.isfinite(values).all():  # mapped, they would reach the scene as NaN
             from ..errors import ModelError
 
             raise ModelError(f"model {self.quoted} gives NaN or infinite features for this audio; "
                              "its weights or input statistics are unusable")
-        return Features(values, seg.centres, seg.starts, len(samples) / self.sample_rate)
+        return Features(values, seg.centres, seg.starts, len(samples) / self.sample_rate, self.feature_names)

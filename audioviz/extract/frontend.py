@@ -159,26 +159,33 @@ class MFCCFrontend:
         trained on, at several times the rate. The segments are views of one MFCC matrix (an
         hour at a 0.24 s hop is 1.4 GB as copies); `encode_segments` copies a batch at a time.
         """
-        c = self.config
         m = self.mfcc(samples) if mfcc is None else mfcc
-        n_frames, seg = m.shape[1], c.frames_per_segment
-        hop = seg if hop is None else hop
-        if not 1 <= hop <= seg:
-            raise ValueError(f"hop of {hop} frames is out of range; use 1 to {seg} (one segment)")
-        if n_frames < seg:
-            seconds = (n_frames - 1) * c.hop_length / c.sample_rate
-            raise AudioTooShortError(
-                f"audio is {seconds:.2f} s long; it must last at least {c.segment_seconds:.2f} s "
-                "(one analysis segment)"
-            )
-        full = 1 + (n_frames - seg) // hop
-        starts = list(range(0, full * hop, hop))
-        if starts[-1] + seg < n_frames:
-            starts.append(n_frames - seg)
-        frame_s = c.hop_length / c.sample_rate
-        starts_s = np.asarray(starts, dtype=np.float64) * frame_s
-        centres = starts_s + (seg - 1) / 2 * frame_s
-        return Segments(m, torch.as_tensor(starts), seg, centres, starts_s, full)
+        return cut_segments(m, self.config, hop)
+
+
+def cut_segments(matrix: torch.Tensor, c, hop: int | None) -> Segments:
+    """Windows of `c.frames_per_segment` frames of a (rows, n_frames) matrix every `hop` frames
+    (None: back to back), plus one holding the last frames where they stop short of the end.
+    `c` is a frontend's config (its frames_per_segment, hop_length, sample_rate and
+    segment_seconds); AudioTooShortError where the matrix holds less than one window."""
+    n_frames, seg = matrix.shape[1], c.frames_per_segment
+    hop = seg if hop is None else hop
+    if not 1 <= hop <= seg:
+        raise ValueError(f"hop of {hop} frames is out of range; use 1 to {seg} (one segment)")
+    if n_frames < seg:
+        seconds = (n_frames - 1) * c.hop_length / c.sample_rate
+        raise AudioTooShortError(
+            f"audio is {seconds:.2f} s long; it must last at least {c.segment_seconds:.2f} s "
+            "(one analysis segment)"
+        )
+    full = 1 + (n_frames - seg) // hop
+    starts = list(range(0, full * hop, hop))
+    if starts[-1] + seg < n_frames:
+        starts.append(n_frames - seg)
+    frame_s = c.hop_length / c.sample_rate
+    starts_s = np.asarray(starts, dtype=np.float64) * frame_s
+    centres = starts_s + (seg - 1) / 2 * frame_s
+    return Segments(matrix, torch.as_tensor(starts), seg, centres, starts_s, full)
 
 
 # Slaney's mel scale (the Auditory Toolbox's, librosa's default): linear below 1 kHz, logarithmic above
@@ -199,11 +206,12 @@ def mel_to_hz(mel: torch.Tensor) -> torch.Tensor:
                        _MEL_HZ_PER_MEL * mel)
 
 
-def mel_filters(sample_rate: int, n_fft: int, n_mels: int) -> torch.Tensor:
+def mel_filters(sample_rate: int, n_fft: int, n_mels: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """(n_fft // 2 + 1, n_mels) triangular filters, evenly spaced in mels from 0 Hz to Nyquist,
-    each scaled to unit area (Slaney's normalisation): librosa's and torchaudio's filter bank."""
-    freqs = torch.linspace(0, sample_rate // 2, n_fft // 2 + 1)
-    edges = mel_to_hz(torch.linspace(hz_to_mel(0.0), hz_to_mel(float(sample_rate // 2)), n_mels + 2))
+    each scaled to unit area (Slaney's normalisation): librosa's and torchaudio's filter bank.
+    librosa designs them in float64 (`dtype`) before it rounds them to float32."""
+    freqs = torch.linspace(0, sample_rate // 2, n_fft // 2 + 1, dtype=dtype)
+    edges = mel_to_hz(torch.linspace(hz_to_mel(0.0), hz_to_mel(float(sample_rate // 2)), n_mels + 2, dtype=dtype))
     widths = edges[1:] - edges[:-1]
     offsets = edges.unsqueeze(0) - freqs.unsqueeze(1)  # (freqs, n_mels + 2)
     rising = -offsets[:, :-2] / widths[:-1]

@@ -223,4 +223,8 @@ def build(arch: str, config: dict, init_weights: bool = True) -> nn.Module:
         from .classifiers import build as build_classifier
 
         return build_classifier(config, init_weights)
+    if arch == "musicnn":  # converted, never trained here: its weights always come from a checkpoint
+        from .musicnn import build as build_tagger
+
+        return build_tagger(config)
     raise ValueError(f"unknown architecture {str(arch)[:40]!r}")

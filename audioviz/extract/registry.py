@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # torch loads only when a model does, so listing models stays
     from .features import FeatureExtractor
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+TAGGER_ARCH = "musicnn"  # a checkpoint's arch for the pretrained taggers (musicnn.py)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ModelSpec:
     description: str
     # the bundled weights' feature layers (listed without loading torch), the default last
     layers: tuple[Layer, ...] = (Layer("code", 10, "the code"),)
+    tags: tuple[str, ...] = ()  # a tagger's, in its output order (its checkpoint holds them too)
 
     @property
     def default_layer(self) -> str:
@@ -55,6 +57,16 @@ class ModelSpec:
         return WEIGHTS_DIR / f"{self.name}.md"
 
 
+# the Million Song Dataset's 50 most frequent last.fm tags, in musicnn's output order
+MSD_TAGS = (
+    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s", "alternative rock",
+    "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul", "indie rock", "Mellow",
+    "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient",
+    "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country", "easy listening",
+    "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad",
+    "House", "happy",
+)
+
 MODELS: dict[str, ModelSpec] = {
     s.name: s
     for s in (
@@ -70,6 +82,12 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("vgg16", "classifier", "VGG-16 genre classifier with batch norm, 1/8 width",
                   (Layer("L13", 256, "13th (last) conv layer, averaged over time: 64 channels x 4 frequency rows"),
                    Layer("L14", 512, "1st FC layer"), Layer("L15", 512, "2nd FC layer"))),
+        ModelSpec("musicnn", "tagger", "musicnn, pretrained on the Million Song Dataset's 50 tags (Pons & Serra, 2019)",
+                  (Layer("embedding", 200, "penultimate dense layer, over a 3 s patch"),
+                   Layer("tags", 50, "the 50 tags' probabilities (rock, pop, electronic, jazz, ...)")), MSD_TAGS),
+        ModelSpec("musicnn_vgg", "tagger", "musicnn's VGG-like baseline, pretrained on the same 50 tags",
+                  (Layer("embedding", 256, "last conv layer, max-pooled to 2 time steps x 128 filters"),
+                   Layer("tags", 50, "the 50 tags' probabilities (rock, pop, electronic, jazz, ...)")), MSD_TAGS),
     )
 }
 
@@ -174,20 +192,28 @@ def _network(ckpt: dict):
 
     from .features import check_norm
     from .frontend import FrontendConfig
+    from .logmel import LogMelConfig
     from .models import build
 
     for key, kind in (("arch", str), ("config", dict), ("state_dict", dict), ("frontend", dict), ("norm", dict)):
         if not isinstance(ckpt.get(key), kind):
             raise ValueError(f"its {key} is missing or not a {kind.__name__}")
-    frontend = FrontendConfig.from_dict(ckpt["frontend"])
+    tagger = ckpt["arch"] == TAGGER_ARCH
+    frontend = (LogMelConfig if tagger else FrontendConfig).from_dict(ckpt["frontend"])
     with torch.device("meta"):  # the architecture's shapes, without allocating its weights
         shapes = build(ckpt["arch"], ckpt["config"], init_weights=False)
     _check_weights(ckpt["state_dict"], shapes.state_dict())
     c = shapes.config
-    if (c.input_height, c.input_width) != (frontend.n_mfcc, frontend.frames_per_segment):
+    rows, what = (frontend.n_mels, "mel bands") if tagger else (frontend.n_mfcc, "MFCCs")
+    if (c.input_height, c.input_width) != (rows, frontend.frames_per_segment):
         raise ValueError(f"the network takes {c.input_height} x {c.input_width} inputs, but its frontend gives "
-                         f"{frontend.n_mfcc} MFCCs x {frontend.frames_per_segment} frames")
-    norm = check_norm(ckpt["norm"], frontend.n_mfcc)
+                         f"{rows} {what} x {frontend.frames_per_segment} frames")
+    if tagger:  # its first layer, a batch norm, standardises the input: there is nothing to apply
+        if ckpt["norm"] != {"kind": "none"}:
+            raise ValueError("input normalisation of a tagger must be none (its network normalises its input)")
+        norm = {}
+    else:
+        norm = check_norm(ckpt["norm"], frontend.n_mfcc)
     # now as large as the weights it was checked against, and every value of it theirs
     net = shapes.to_empty(device="cpu")
     net.load_state_dict(ckpt["state_dict"])
@@ -243,6 +269,7 @@ def stored_mapping(stored, where: str, layer: str, size: int):
 def from_checkpoint(ckpt: dict, name: str, device: torch.device, layer: str | None = None) -> FeatureExtractor:
     from . import checkpoint
     from .features import FeatureExtractor
+    from .tagger import TaggerExtractor
 
     where = f"model {name!r}"
     try:
@@ -268,6 +295,7 @@ def from_checkpoint(ckpt: dict, name: str, device: torch.device, layer: str | No
     titled = f"{where} layer {layer}" if len(net.layers) > 1 else where
     mapping = None if stored is None else stored_mapping(stored, titled, layer, net.layers[layer])
     try:
-        return FeatureExtractor(name, net, frontend, norm, mapping, dict(meta), device, digest, layer)
+        kind = TaggerExtractor if ckpt["arch"] == TAGGER_ARCH else FeatureExtractor
+        return kind(name, net, frontend, norm, mapping, dict(meta), device, digest, layer)
     except ValueError as e:  # the MFCC frontend's filters (see MFCCFrontend)
         raise ModelError(f"{where}: checkpoint does not describe a usable network ({_why(e)})") from None
