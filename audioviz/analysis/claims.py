@@ -26,6 +26,7 @@ NEEDS_SCALING = 0.5  # scaled all together, raw features moving under this share
 ORDERED = -0.8  # rank correlation of spread with component index at or below this: in order
 MARGIN = 0.1  # probe accuracy and silhouette at least this far above shuffled labels'
 TIE = 0.01  # two scores closer than this (they print alike) are a tie
+NAMES = {"kmeans": "K-Means", "kmeans-pca": "K-Means-PCA"}
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def kmeans_separates(stats: CorpusStats, references: dict[str, CorpusStats]) -> 
         # multivariate: the per-component separation misses groups that differ in how the
         # components combine
         passed.append(s.probe >= s.shuffled.probe + MARGIN and s.silhouette >= s.shuffled.silhouette + MARGIN)
-        parts.append(f"{s.stage.method}: separation {s.separation:.2f} (random labels {chance:.2f}), probe "
+        parts.append(f"{NAMES[s.stage.method]}: separation {s.separation:.2f} (random labels {chance:.2f}), probe "
                      f"{s.probe:.2f} (random labels {s.shuffled.probe:.2f}), silhouette {s.silhouette:.2f} "
                      f"(random labels {s.shuffled.silhouette:.2f})")
     evidence = "; ".join(parts)

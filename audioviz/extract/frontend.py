@@ -27,8 +27,31 @@ def _int(name: str, value, lo: int, hi: int) -> None:
         raise ValueError(f"frontend {name} {value} is out of range ({lo} to {hi})")
 
 
+class FrontendSettings:
+    """What every frontend's settings (a frozen dataclass) share: read from a checkpoint's dict,
+    written back to one, and the length of one network input."""
+
+    @classmethod
+    def from_dict(cls, d):
+        """The frontend a checkpoint describes; absent values take the defaults (ValueError for
+        anything else: not a dict, unknown names, bad values)."""
+        if not isinstance(d, dict):
+            raise ValueError(f"frontend is a {type(d).__name__}, not a dict of settings")
+        unknown = sorted(map(str, set(d) - {f.name for f in fields(cls)}))
+        if unknown:
+            raise ValueError(f"frontend has unknown settings {', '.join(unknown)}")
+        return cls(**d)
+
+    @property
+    def segment_seconds(self) -> float:
+        return self.frames_per_segment * self.hop_length / self.sample_rate
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 @dataclass(frozen=True)
-class FrontendConfig:
+class FrontendConfig(FrontendSettings):
     sample_rate: int = 44_100
     n_mfcc: int = 64
     n_fft: int = 1_102  # 25 ms
@@ -49,23 +72,6 @@ class FrontendConfig:
         if type(self.top_db) not in (int, float) or not math.isfinite(self.top_db) or self.top_db <= 0:
             raise ValueError(f"frontend top_db {self.top_db!r} is not a positive number of decibels")
 
-    @classmethod
-    def from_dict(cls, d) -> FrontendConfig:
-        """The frontend a checkpoint describes; absent values take the defaults (ValueError for
-        anything else: not a dict, unknown names, bad values)."""
-        if not isinstance(d, dict):
-            raise ValueError(f"frontend is a {type(d).__name__}, not a dict of settings")
-        unknown = sorted(map(str, set(d) - {f.name for f in fields(cls)}))
-        if unknown:
-            raise ValueError(f"frontend has unknown settings {', '.join(unknown)}")
-        return cls(**d)
-
-    @property
-    def segment_seconds(self) -> float:
-        return self.frames_per_segment * self.hop_length / self.sample_rate
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

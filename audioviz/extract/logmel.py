@@ -14,13 +14,13 @@ librosa stores it; only the sum over each mel filter's bins is float32, as in li
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..errors import AudioTooShortError
-from .frontend import SAMPLE_RATES, Segments, cut_segments, mel_filters
+from .frontend import SAMPLE_RATES, FrontendSettings, Segments, cut_segments, mel_filters
 
 MAX_N_FFT = 1 << 14
 MAX_N_MELS = 512
@@ -35,7 +35,7 @@ def _int(name: str, value, lo: int, hi: int) -> None:
 
 
 @dataclass(frozen=True)
-class LogMelConfig:
+class LogMelConfig(FrontendSettings):
     sample_rate: int = 16_000
     n_fft: int = 512
     hop_length: int = 256
@@ -53,26 +53,10 @@ class LogMelConfig:
         if type(self.top_db) not in (int, float) or not math.isfinite(self.top_db) or self.top_db <= 0:
             raise ValueError(f"frontend top_db {self.top_db!r} is not a positive number of decibels")
 
-    @classmethod
-    def from_dict(cls, d) -> LogMelConfig:
-        if not isinstance(d, dict):
-            raise ValueError(f"frontend is a {type(d).__name__}, not a dict of settings")
-        unknown = sorted(map(str, set(d) - {f.name for f in fields(cls)}))
-        if unknown:
-            raise ValueError(f"frontend has unknown settings {', '.join(unknown)}")
-        return cls(**d)
-
-    @property
-    def segment_seconds(self) -> float:
-        return self.frames_per_segment * self.hop_length / self.sample_rate
-
     @property
     def input_shape(self) -> tuple[int, int]:
         """(rows, frames) of one network input."""
         return self.n_mels, self.frames_per_segment
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def compress(power: torch.Tensor) -> torch.Tensor:

@@ -151,7 +151,21 @@ class ConvBlock(nn.Module):
         return self.normalised_max(*self.extremes(x, dim))
 
 
-class Musicnn(nn.Module):
+class _Tagger(nn.Module):
+    """What both taggers show the registry: their feature layers, tags by default."""
+
+    config: MusicnnConfig
+
+    @property
+    def layers(self) -> dict[str, int]:
+        return self.config.layers
+
+    @property
+    def default_layer(self) -> str:
+        return LAYERS[-1]
+
+
+class Musicnn(_Tagger):
     def __init__(self, config: MusicnnConfig):
         super().__init__()
         c = self.config = config
@@ -166,14 +180,6 @@ class Musicnn(nn.Module):
         self.dense = nn.Linear(pooled, c.backend_units)
         self.dense_bn = _norm(c.backend_units, 1)
         self.out = nn.Linear(c.backend_units, len(c.tags))
-
-    @property
-    def layers(self) -> dict[str, int]:
-        return self.config.layers
-
-    @property
-    def default_layer(self) -> str:
-        return LAYERS[-1]
 
     # a whole track's convolutions run in pieces of this many frames (at most 30 MB each)
     track_chunk = 512
@@ -253,7 +259,7 @@ class Musicnn(nn.Module):
         return self.out(self.embed(x))
 
 
-class VGGTagger(nn.Module):
+class VGGTagger(_Tagger):
     def __init__(self, config: MusicnnConfig):
         super().__init__()
         c = self.config = config
@@ -262,14 +268,6 @@ class VGGTagger(nn.Module):
         self.convs = nn.ModuleList(ConvBlock(nn.Conv2d(1 if i == 0 else f, f, 3, padding=1), 2)
                                    for i in range(len(_VGG_POOLS)))
         self.out = nn.Linear(c.layers["embedding"], len(c.tags))
-
-    @property
-    def layers(self) -> dict[str, int]:
-        return self.config.layers
-
-    @property
-    def default_layer(self) -> str:
-        return LAYERS[-1]
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         x = self.input_bn(x).transpose(2, 3)  # (B, 1, T, F)
