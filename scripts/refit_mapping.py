@@ -16,13 +16,14 @@ from audioviz.extract.registry import MODELS, load_model
 from audioviz.mapping.fitted import FittedMapping
 
 
-def mapping_section(mappings: dict[str, FittedMapping], corpus, default: str) -> str:
+def mapping_section(name: str, mappings: dict[str, FittedMapping], corpus, default: str) -> str:
     def pct(values) -> str:
         return ", ".join(f"{100 * v:.1f}" for v in values)
 
     first = mappings[default]
     text = f"""## Fitted mapping
 Fitted on {len(corpus.tracks)} tracks ({corpus.segments} segments, every segment of every track)
+by `python scripts/refit_mapping.py {name} DEST`, the network unchanged,
 with seed {first.meta["seed"]}: scalers for every method, PCA, and K-Means with 10 clusters"""
     if len(mappings) == 1:
         return text + f""".
@@ -66,7 +67,7 @@ def main(name: str, folder: Path, seed: int = 0) -> None:
         old.unlink()
     card = MODELS[name].card
     text = card.read_text()
-    section = mapping_section(mappings, corpus, default.layer)
+    section = mapping_section(name, mappings, corpus, default.layer)
     if "## Fitted mapping" in text:
         start = text.index("## Fitted mapping")
         end = text.find("\n## ", start + 1)
