@@ -29,13 +29,6 @@ class Separation:
     probe: float  # track-level accuracy on held-out folds; NaN where it cannot be measured
     silhouette: float  # of per-track mean vectors; NaN where undefined
 
-    def as_dict(self) -> dict:
-        return {"probe": _plain(self.probe), "silhouette": _plain(self.silhouette)}
-
-
-def _plain(x: float) -> float | None:
-    return round(float(x), 4) if np.isfinite(x) else None
-
 
 def usable(labels: np.ndarray) -> np.ndarray:
     """The tracks the measures use: those in a group with at least MIN_PER_GROUP tracks."""
