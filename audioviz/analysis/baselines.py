@@ -98,6 +98,7 @@ def reference_stats(folder: str | os.PathLike, groups, seed: int = 0, cache: boo
     rendering, each with the probe and silhouette), mapped by a mapping fitted on the folder."""
     from ..extract.collect import collect
     from ..mapping.fitted import FittedMapping
+    from .groups import folder_groups
     from .stats import Stage, compute_stats, default_stages
 
     out = {}
@@ -108,6 +109,5 @@ def reference_stats(folder: str | os.PathLike, groups, seed: int = 0, cache: boo
             continue
         mapping = FittedMapping.fit(corpus.stacked(), seed, model=kind, fitted_on=Path(folder).resolve().name)
         stages = [s for s in default_stages(mapping.methods) if s.primary or s == Stage("raw")]
-        labels = groups if groups is not None else {t.path: t.folder for t in corpus.tracks if t.folder}
-        out[kind] = compute_stats(corpus, mapping, labels, stages, seed)
+        out[kind] = compute_stats(corpus, mapping, folder_groups(corpus) if groups is None else groups, stages, seed)
     return out
