@@ -433,6 +433,12 @@ def batch(
     fma_metadata: Annotated[Optional[Path], typer.Option(help="FMA's metadata folder (with tracks.csv): add each track's top genre to the report.", show_default=False)] = None,
     report: Annotated[Optional[Path], typer.Option(help="Where to write the report: .csv or .json (default OUT_DIR/report.csv).", show_default=False)] = None,
     no_cache: NoCacheOpt = False,
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="Render on a Ray cluster (pip install 'audioviz[cluster]'): ray (a Ray on this machine: the one `ray start` runs, else one for this batch), auto (RAY_ADDRESS, else as ray), or the head's address, ray://HOST:10001 or HOST:6379. IN_DIR and OUT_DIR must be on a filesystem every node mounts at the same path (docs/cluster.md).", show_default=False)] = None,
+    cpus_per_job: Annotated[Optional[float], typer.Option("--cpus-per-job", help="With --cluster: CPUs each job (one actor rendering one track at a time) takes; fractions allowed. [default: 2]", show_default=False)] = None,
+    gpus_per_job: Annotated[Optional[float], typer.Option("--gpus-per-job", help="With --cluster: GPUs each job takes, e.g. 0.25 to share a GPU among four. [default: 0]", show_default=False)] = None,
+    retries: Annotated[Optional[int], typer.Option("--retries", help="With --cluster: more attempts for a track whose actor died (its process or node gone); a bad file is never retried. [default: 2]", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Render nothing: list the tracks to render, their hours of audio and an estimated wall time for the jobs that will run at once.")] = False,
+    throughput: Annotated[Optional[float], typer.Option("--throughput", help="With --dry-run: seconds of audio one job renders per second (default: what batches with these settings measured on this kind of machine).", show_default=False)] = None,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
 ):
@@ -445,16 +451,41 @@ def batch(
     """
 
     from .batch import DONE, FAILED, FATAL_ERRORS, Batch
-    from .errors import BatchStoppedError
+    from .batch.cluster import ClusterConfig
+    from .errors import BatchStoppedError, ConfigError
 
     try:
+        given = [name for name, value in (("--cpus-per-job", cpus_per_job), ("--gpus-per-job", gpus_per_job),
+                                          ("--retries", retries)) if value is not None]
+        if given and cluster is None:
+            raise ConfigError(f"{given[0]} applies to a batch on a cluster only; add --cluster")
+        if throughput is not None and not dry_run:
+            raise ConfigError("--throughput is for the estimate of --dry-run; add --dry-run")
+        defaults = ClusterConfig()
+        on = None if cluster is None else ClusterConfig(
+            cluster, defaults.cpus_per_job if cpus_per_job is None else cpus_per_job,
+            defaults.gpus_per_job if gpus_per_job is None else gpus_per_job,
+            defaults.retries if retries is None else retries)
         job = Batch(in_dir, out_dir, config, jobs=jobs, overwrite=overwrite, fit_on_batch=fit_on_batch, limit=limit,
                     shuffle=shuffle, include=tuple(include or ()), fma_metadata=fma_metadata, report=report,
-                    cache=not no_cache)
+                    cache=not no_cache, cluster=on)
+        if dry_run:
+            plan = job.dry_run(throughput)
     except _usage_errors() as e:
         _fail(str(e), 2)
-    except FATAL_ERRORS as e:  # no GL, no working ffmpeg: found while planning, before any work
-        _fail(f"{e}; nothing was rendered", STOPPED)
+    except FATAL_ERRORS as e:  # no GL, no working ffmpeg, no cluster: found while planning, before any work
+        _fail(f"{e}; nothing was rendered" if "nothing was rendered" not in str(e) else str(e), STOPPED)
+    if dry_run:
+        if json_out:
+            typer.echo(json.dumps(plan.as_dict()))
+        else:
+            for t in plan.plan[:10]:
+                typer.echo(f"{t['input']} -> {t['output']}")
+            if len(plan.plan) > 10:
+                typer.echo(f"... and {len(plan.plan) - 10} more (--json lists them all)")
+            for line in plan.lines():
+                typer.echo(line, err=True)
+        return
     progress = _progress(quiet)
 
     def on_track(r):

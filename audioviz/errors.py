@@ -62,6 +62,11 @@ class BatchStoppedError(AudiovizError):
     output folder unusable, no working ffmpeg): every later track would fail the same way."""
 
 
+class PublishedElsewhereError(OutputError):
+    """Another attempt at the same video (a batch's retry on a cluster) put it in place first;
+    this one's copy was dropped, so that a video is published once."""
+
+
 class DecoderError(AudiovizError):
     """The ffmpeg that decodes a song died of a signal (out of memory, killed): the machine's
     fault or a user's, never the file's."""

@@ -21,7 +21,7 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from . import emergency
@@ -176,15 +176,21 @@ def temporary_stem(output: Path) -> str:
 
 
 @contextlib.contextmanager
-def atomic_write(target: Path, what: str = "file") -> Iterator[Path]:
+def atomic_write(target: Path, what: str = "file",
+                 publish: Callable[[Path, Path], None] | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `target` to write; when the block ends without an error
-    it is renamed over `target` (an OutputError if that fails), and in any case it is gone."""
+    it is renamed over `target` (an OutputError if that fails), and in any case it is gone.
+    `publish(tmp, target)` puts it in place instead, where several writers may race for one
+    target (batch/publish.py)."""
     tmp = temporary_path(target)
     try:
         with emergency.cleanup(lambda: tmp.unlink(missing_ok=True)):
             yield tmp
         try:
-            os.replace(tmp, target)
+            if publish is not None:
+                publish(tmp, target)
+            else:
+                os.replace(tmp, target)
         except OSError as e:
             raise OutputError(f"{target}: cannot put the finished {what} there ({e.strerror})") from None
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -169,10 +170,12 @@ class Renderer:
         return requested, output_file(requested, overwrite=overwrite, inputs=inputs, what=what)
 
     def render(self, audio: str | os.PathLike, output: str | os.PathLike | None = None, *,
-               overwrite: bool = False, progress: bool = False) -> RenderResult:
+               overwrite: bool = False, progress: bool = False,
+               publish: Callable[[Path, Path], None] | None = None) -> RenderResult:
         """A music video of `audio` (the part that config.start and config.duration pick) at
         `output` (default: ./<name>.mp4), which appears only when complete; an existing file
-        is replaced only with `overwrite`."""
+        is replaced only with `overwrite`. `publish(tmp, output)` puts the finished video in
+        place instead of a rename (a batch on a cluster: batch/publish.py)."""
         from .render.context import renderer
         from .render.encoder import container
         from .render.frames import SceneFrames, write_video
@@ -202,7 +205,7 @@ class Renderer:
         meter = ChangeMeter(c.video.size, fmt, below=overlay.band if overlay is not None else 0)
         t_setup = time.perf_counter()
         try:
-            loop = write_video(source, target, c.video, encoder, audio, progress, meter=meter)
+            loop = write_video(source, target, c.video, encoder, audio, progress, meter=meter, publish=publish)
         finally:
             source.release()
             if overlay is not None:

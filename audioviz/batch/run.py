@@ -23,14 +23,18 @@ from ..errors import (
     OutputError,
 )
 from ..files import output_file
+from .estimate import record_throughput
 from .executors import Executor, InProcess, LocalPool, default_jobs
 from .folder import LOCK_NAME, FolderLock, finished_since, folder_usable, remove_stale_temporaries
 from .mp4 import mp4_complete
 from .plan import Track, plan_tracks
+from .publish import CLAIMS_NAME, remove_stale_claims
 from .report import DONE, FAILED, INTERRUPTED, SKIPPED, BatchResult, TrackResult, write_report
 
 if TYPE_CHECKING:
     from ..session import Renderer
+    from .cluster import Cluster, ClusterConfig
+    from .estimate import Estimate
 
 MAPPING_NAME = "mapping"  # --fit-on-batch writes OUT_DIR/mapping.npz and mapping.json
 
@@ -60,10 +64,11 @@ class Batch:
         fma_metadata: str | os.PathLike | None = None,
         report: str | os.PathLike | None = None,
         cache: bool = True,
+        cluster: ClusterConfig | None = None,
     ):
         self.in_dir, self.out_dir = Path(in_dir), Path(out_dir)
-        self.jobs = default_jobs() if jobs is None else jobs
-        if self.jobs < 1:
+        self.jobs = default_jobs() if jobs is None and cluster is None else jobs
+        if self.jobs is not None and self.jobs < 1:
             raise ConfigError(f"--jobs {jobs}: give 1 or more tracks at once")
         if limit is not None and limit < 1:
             raise ConfigError(f"--limit {limit}: give 1 or more tracks")
@@ -102,11 +107,25 @@ class Batch:
         from ..session import Renderer
 
         self.renderer: Renderer | None = Renderer(preflight)
+        from ..render.context import renderer as gl_renderer
+
+        self.gl_renderer = gl_renderer(self.renderer.ctx)
+        self.cluster: Cluster | None = None
+        if cluster is not None:
+            from .cluster import Cluster
+
+            try:
+                self.cluster = Cluster(cluster)
+            except BaseException:
+                self._close_renderer()
+                raise
+            if self.jobs is None:  # as many as the cluster holds now
+                self.jobs = self.cluster.room
 
     def _own_files(self) -> dict[str, str]:
         """The files the batch itself writes inside OUT_DIR, by path relative to it: no video
         may be one of them, or go in a folder of that name."""
-        own = {LOCK_NAME: "the batch's lock"}
+        own = {LOCK_NAME: "the batch's lock", CLAIMS_NAME: "the batch's claims"}
         if self.fit_on_batch:
             own |= {f"{MAPPING_NAME}.npz": "the mapping --fit-on-batch fits",
                     f"{MAPPING_NAME}.json": "the mapping --fit-on-batch fits"}
@@ -138,26 +157,22 @@ class Batch:
         from tqdm import tqdm
 
         t0, started = time.perf_counter(), time.time()
+        cluster = self.cluster is not None
         with contextlib.ExitStack() as held:
             try:
                 self._prepare_output()
                 held.enter_context(FolderLock(self.out_dir))
             except BatchStoppedError:  # nothing done, and another batch may own the report
-                self._close_renderer()
+                self.close()
                 raise
             result = BatchResult(str(self.in_dir), str(self.out_dir), str(self.report_path), self.jobs, 0.0,
                                  found=self.found)
             self.result = result
             by_rel: dict[str, TrackResult] = {}
             remove_stale_temporaries(self.tracks)
-            todo, clashed = [], []
-            for t in self.tracks:
-                if t.clash:  # its video has no name of its own: it fails, whatever is at that name
-                    clashed.append(TrackResult(t.rel, t.out_rel, FAILED, t.clash))
-                elif not self.overwrite and t.output.is_file() and mp4_complete(t.output):
-                    by_rel[t.rel] = TrackResult(t.rel, t.out_rel, SKIPPED, "complete video already there")
-                else:
-                    todo.append(t)
+            remove_stale_claims(self.out_dir)
+            todo, clashed, complete = self._todo()
+            by_rel |= {t.rel: TrackResult(t.rel, t.out_rel, SKIPPED, "complete video already there") for t in complete}
             result.jobs = 1 if len(todo) <= 1 else min(self.jobs, len(todo))
             bar = tqdm(total=len(self.tracks), initial=len(by_rel), desc="batch", unit="track",
                        disable=not progress, dynamic_ncols=True)
@@ -206,7 +221,7 @@ class Batch:
                     for r in result.tracks:
                         r.genre = self.genres.get(r.input, "")
                 result.seconds = round(time.perf_counter() - t0, 2)
-                self._close_renderer()
+                self.close()
                 try:
                     write_report(self.report_path, result, with_genre=self.genres is not None)
                 except OutputError as e:
@@ -214,7 +229,46 @@ class Batch:
                         raise
                     if isinstance(in_flight, AudiovizError):  # keep the first error; say the second too
                         in_flight.args = (f"{in_flight}; and {e}",)
+        if not cluster:
+            record_throughput(result, self.config, self.gl_renderer)
         return result
+
+    def _todo(self) -> tuple[list[Track], list[TrackResult], list[Track]]:
+        """(the tracks to render, the failures of those whose video has no name of its own,
+        the tracks whose video is complete already and is kept)."""
+        todo, clashed, complete = [], [], []
+        for t in self.tracks:
+            if t.clash:  # its video has no name of its own: it fails, whatever is at that name
+                clashed.append(TrackResult(t.rel, t.out_rel, FAILED, t.clash))
+            elif not self.overwrite and t.output.is_file() and mp4_complete(t.output):
+                complete.append(t)
+            else:
+                todo.append(t)
+        return todo, clashed, complete
+
+    def dry_run(self, throughput: float | None = None) -> Estimate:
+        """The plan without rendering anything: the tracks to do, their audio, and how long they
+        will take at `throughput` (x real time per job; default: what batches measured here)."""
+        from .estimate import Throughput, estimate, stored_throughput
+
+        try:
+            if throughput is not None:
+                if not throughput > 0:
+                    raise ConfigError(f"--throughput {throughput}: give the seconds of audio one job renders per second, above 0")
+                rate = Throughput(throughput, 0, 0, "", "given with --throughput")
+            else:
+                rate = stored_throughput(self.config, self.gl_renderer)
+            where = self.cluster.describe() if self.cluster is not None else "this machine"
+            return estimate(self._todo()[0], len(self.tracks), self.config, self.jobs, where, rate, self.config.seed)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Let go of what the batch holds: its render session, and its cluster connection."""
+        self._close_renderer()
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
 
     def _close_renderer(self) -> None:
         if self.renderer is not None:
@@ -272,17 +326,28 @@ class Batch:
         return mapping
 
     def _render(self, todo: list[Track], record, progress: bool) -> None:
-        executor = self._executor(todo, progress)
-        try:
-            executor.run(todo, record)
-        except BaseException:
-            executor.close(now=True)
-            raise
-        executor.close()
+        with contextlib.ExitStack() as held:
+            executor = self._executor(todo, progress, held)
+            try:
+                executor.run(todo, record)
+            except BaseException:
+                executor.close(now=True)
+                raise
+            executor.close()
 
-    def _executor(self, todo: list[Track], progress: bool) -> Executor:
-        """This process for one job, else worker processes (which load their own session)."""
+    def _executor(self, todo: list[Track], progress: bool, held: contextlib.ExitStack) -> Executor:
+        """Ray actors on a cluster; else this process for one job, else worker processes
+        (which load their own session)."""
         from ..scenes.user import is_user_scene
+
+        if self.cluster is not None:
+            from .cluster import RayExecutor
+            from .publish import Publisher
+
+            self._close_renderer()
+            publisher = Publisher.for_run(self.out_dir, self.overwrite)
+            held.callback(publisher.close)
+            return RayExecutor(self.cluster, self.config, min(self.jobs, len(todo)), publisher)
 
         # a user's scene renders in a worker even alone: should one of its frames never finish,
         # the worker ends and says so (render/watchdog.py), and the batch writes its report

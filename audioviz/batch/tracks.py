@@ -14,6 +14,7 @@ from ..errors import (
     FFmpegUnavailableError,
     GLUnavailableError,
     OutputError,
+    PublishedElsewhereError,
 )
 from .folder import folder_usable
 from .plan import Track
@@ -21,6 +22,7 @@ from .report import DONE, FAILED, TrackResult
 
 if TYPE_CHECKING:  # torch loads with the first render session, not with this module
     from ..session import Renderer
+    from .publish import Publisher
 
 # Faults of the machine, not of one file: every later track would fail the same way, so a batch
 # stops on the first instead of failing them all (the CLI's exit status 3)
@@ -51,14 +53,18 @@ def is_fatal(e: BaseException, track: Track) -> bool:
     return isinstance(e, OutputError) and not folder_usable(_output_root(track))
 
 
-def render_track(renderer: Renderer, track: Track, progress: bool = False) -> TrackResult:
+def render_track(renderer: Renderer, track: Track, progress: bool = False,
+                 publish: Publisher | None = None) -> TrackResult:
     """Render one track with the batch's render session, turning any failure into a FAILED
     result (Ctrl-C still interrupts); a failure that every later track would meet too is marked
     `fatal`. A device, FIFO or folder at the video's path is this track's failure (the session
-    checks the output), never replaced."""
+    checks the output), never replaced. `publish`: where attempts may race (a cluster)."""
     t0 = time.perf_counter()
     try:
-        result = renderer.render(track.source, track.output, overwrite=True, progress=progress)
+        result = renderer.render(track.source, track.output, overwrite=True, progress=progress, publish=publish)
+    except PublishedElsewhereError:
+        return TrackResult(track.rel, track.out_rel, DONE, "another attempt at it finished first",
+                           round(time.perf_counter() - t0, 2))
     except Exception as e:  # one bad file must never stop the batch
         return TrackResult(track.rel, track.out_rel, FAILED, _reason(e, track.source), round(time.perf_counter() - t0, 2),
                            fatal=is_fatal(e, track))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -165,11 +166,13 @@ def write_video(
     progress: bool = False,
     pixel_buffers: bool | None = None,
     meter: ChangeMeter | None = None,
+    publish: Callable[[Path, Path], None] | None = None,
 ) -> FrameTimings:
     """Draw every frame of `source` and write them, with `audio`, to `output`, which appears
     only when complete (an error or Ctrl-C never leaves half a file there). `pixel_buffers`:
     read back through a ring of GL pixel buffers (None: where the source can and the GL is a
-    GPU's). `meter` sees every frame as it goes to the encoder."""
+    GPU's). `meter` sees every frame as it goes to the encoder; `publish` puts the finished
+    video in place (files.atomic_write)."""
     from tqdm import tqdm
 
     n_frames = source.n_frames
@@ -177,7 +180,7 @@ def write_video(
         pixel_buffers = source.pixel_buffers and not is_software(source.ctx)
     audio = None if audio is None else Path(audio)
     t_draw = 0.0
-    with atomic_write(Path(output), "video") as tmp, Encoder(tmp, video, encoder, n_frames, audio,
+    with atomic_write(Path(output), "video", publish) as tmp, Encoder(tmp, video, encoder, n_frames, audio,
                                                              frame_format=source.frame_format, target=output) as enc:
         reader = _PixelBufferRing(source, enc, meter) if pixel_buffers else _Direct(source, enc, meter)
         try:
