@@ -31,6 +31,12 @@ Measurements (names for --only):
   batch         `audioviz batch` of 8 different 30 s tracks with --jobs 1 and --jobs 2 (a fresh
                 AUDIOVIZ_CACHE each run): audio seconds / wall, and the ratio to a single-track
                 `render` of the clip with bar, run interleaved in the same repeat.
+  cluster       the batch section's tracks with `batch --jobs 2` (the local pool) and with
+                `batch --cluster HOST:PORT --jobs 2 --cpus-per-job 1` on a Ray cluster of this
+                machine alone (tests/raycluster.py: `ray start` in a network namespace, started
+                once before the runs, so that its start is not counted), interleaved per repeat:
+                audio seconds / wall, and Ray's throughput / the local pool's. Needs root (or
+                user namespaces) and Ray; otherwise recorded as skipped.
   memory        peak RSS (os.wait4's ru_maxrss: the render process or its largest child) of
                 rendering a 10-minute track and a 30 s track at 320x180, 30 fps, against the
                 size of the decoded audio (seconds x 44100 x 4 bytes).
@@ -68,7 +74,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEMO = ROOT / "examples" / "demo.ogg"
-SECTIONS = ("end_to_end", "ceiling", "limit", "showspectrum", "scene_fps", "batch", "memory", "help", "gpu")
+SECTIONS = ("end_to_end", "ceiling", "limit", "showspectrum", "scene_fps", "batch", "cluster", "memory", "help",
+            "gpu")
 DEFAULT_SCENE = "bar"
 PRESET, CRF = "veryfast", 20  # audioviz's defaults, passed explicitly so the ceiling matches
 SAMPLE_RATE, BYTES_PER_SAMPLE = 44100, 4  # audioviz decodes to float32 mono at 44.1 kHz
@@ -410,6 +417,46 @@ def measure_batch(b: Bench) -> dict:
             "jobs": by_jobs, "best_jobs": int(best)}
 
 
+def measure_cluster(b: Bench) -> dict:
+    """Per repeat: the batch tracks with the local pool, then on a Ray cluster of this machine,
+    both with two jobs at once."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from raycluster import RayCluster
+
+    cluster = RayCluster(cpus=2)
+    why = cluster.why_not()
+    if why:
+        return {"skipped": why}
+    tracks = b.work / "tracks"
+    tracks.mkdir(exist_ok=True)
+    for i in range(b.s.batch_tracks):
+        b.cut(f"tracks/track{i + 1:02d}.wav", b.s.batch_seconds, offset=4.0 * i + 1.5, loop=True)
+    audio = b.s.batch_tracks * b.s.batch_seconds
+    ways = {"local": ["--jobs", 2], "ray": ["--cluster", cluster.address, "--jobs", 2, "--cpus-per-job", 1]}
+    walls: dict[str, list[float]] = {k: [] for k in ways}
+    try:
+        cluster.start(nodes=1)
+        for r in range(b.s.repeat):
+            for way, extra in ways.items():
+                out = b.work / f"cluster-out-{way}"
+                shutil.rmtree(out, ignore_errors=True)
+                cmd = [str(a) for a in audioviz_cmd("batch", tracks, "-o", out, *extra, "--json", "--quiet", "--scene",
+                                                     DEFAULT_SCENE, "--size", b.s.size, "--fps", b.s.fps, *x264_args())]
+                run = run_command(cluster.command(cmd), {**fresh_env(b.work), "RAY_AUTH_MODE": "disabled"})
+                shutil.rmtree(out, ignore_errors=True)
+                done = json_line(run.stdout).get("summary", {}).get("done")
+                if done != b.s.batch_tracks:
+                    raise CommandFailed(f"batch {way} rendered {done} of {b.s.batch_tracks} tracks")
+                walls[way].append(run.wall)
+                log("cluster", f"repeat {r + 1}/{b.s.repeat} {way}: {run.wall:.1f} s")
+    finally:
+        cluster.stop()
+    ratios = [lw / rw for lw, rw in zip(walls["local"], walls["ray"])]
+    return {"tracks": b.s.batch_tracks, "track_seconds": b.s.batch_seconds, "scene": DEFAULT_SCENE, "jobs": 2,
+            **{way: {"wall_s": median(ws), "walls_s": ws, "throughput": audio / median(ws)} for way, ws in walls.items()},
+            "ray_over_local": median(ratios)}
+
+
 def measure_memory(b: Bench) -> dict:
     """Peak RSS of a long and a short render at a small size, interleaved per repeat."""
     long_clip = b.cut(f"long-{b.s.long_seconds:g}s.wav", b.s.long_seconds, loop=True)
@@ -564,6 +611,9 @@ def evaluate_targets(results: dict) -> list[dict]:
         best = bt["jobs"][str(bt["best_jobs"])]
         out.append(target(f"batch (--jobs {bt['best_jobs']}) / single-track realtime factor",
                           best["ratio_to_single"], ">=", 1, "x"))
+    if "ray_over_local" in results.get("cluster", {}):
+        out.append(target("batch on Ray / local pool, same jobs, one machine", results["cluster"]["ray_over_local"],
+                          ">=", 0.9, "x"))
     return out
 
 
@@ -674,6 +724,16 @@ def batch_tables(r: dict, s: Settings) -> list[Table]:
                   ["run", "wall s", "realtime", "/ single"], rows)]
 
 
+def cluster_tables(r: dict, s: Settings) -> list[Table]:
+    if "skipped" in r:
+        return [Table("cluster", ["skipped"], [[r["skipped"]]])]
+    rows = [["local pool, --jobs 2", f(r["local"]["wall_s"]), f(r["local"]["throughput"], 2, "x"), "1.00"],
+            ["Ray, --jobs 2 --cpus-per-job 1", f(r["ray"]["wall_s"]), f(r["ray"]["throughput"], 2, "x"),
+             f(r["ray_over_local"], 2)]]
+    return [Table(f"cluster: {r['tracks']} tracks x {r['track_seconds']:g} s, {r['scene']}, {s.size} {s.fps} fps, "
+                  "one machine", ["run", "wall s", "realtime", "/ local"], rows)]
+
+
 def memory_tables(r: dict, s: Settings) -> list[Table]:
     rows = [[f"{r[k]['seconds']:g} s track", f(r[k]["peak_rss_mib"], 0), f(r[k]["decoded_audio_mib"], 1),
              f(r[k]["wall_s"])] for k in ("short", "long")]
@@ -696,7 +756,7 @@ def gpu_tables(r: dict, s: Settings) -> list[Table]:
 
 TABLES = {"end_to_end": end_to_end_tables, "ceiling": ceiling_tables, "limit": limit_tables,
           "showspectrum": showspectrum_tables,
-          "scene_fps": scene_fps_tables, "batch": batch_tables, "memory": memory_tables, "help": help_tables,
+          "scene_fps": scene_fps_tables, "batch": batch_tables, "cluster": cluster_tables, "memory": memory_tables, "help": help_tables,
           "gpu": gpu_tables}
 
 
@@ -734,7 +794,7 @@ def write_markdown(path: Path, machine: dict, s: Settings, tables: list[Table], 
 # -------------------------------------------------------------------------------------- main
 
 SECTION_FUNCS = {"limit": measure_limit, "showspectrum": measure_showspectrum, "scene_fps": measure_scene_fps, "batch": measure_batch,
-                 "memory": measure_memory, "help": measure_help, "gpu": measure_gpu}
+                 "cluster": measure_cluster, "memory": measure_memory, "help": measure_help, "gpu": measure_gpu}
 
 
 def run_sections(b: Bench, selected: list[str]) -> dict:

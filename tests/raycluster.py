@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-PORT = 6379  # the namespace is empty: any port is free in it
+PORT, CLIENT_PORT = 6379, 10001  # the namespace is empty: any port is free in it
 
 
 def _namespace(pid: int) -> str:
@@ -31,10 +31,14 @@ def _namespace(pid: int) -> str:
 
 
 class RayCluster:
-    def __init__(self):
+    """`cpus`: each node's CPUs."""
+
+    def __init__(self, cpus: int = 1):
+        self.cpus = cpus
         self.holder: subprocess.Popen | None = None
         self.temp = Path(tempfile.mkdtemp(prefix="avray-", dir="/tmp"))  # Ray's socket paths must stay short
         self.address = f"127.0.0.1:{PORT}"
+        self.client_address = f"ray://127.0.0.1:{CLIENT_PORT}"  # Ray client, on the head
         self.env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
 
     def why_not(self) -> str:
@@ -51,17 +55,18 @@ class RayCluster:
             return f"no network namespace can be made here ({probe.stderr.strip() or probe.returncode})"
         return ""
 
-    def start(self) -> None:
+    def start(self, nodes: int = 2) -> None:
         self.holder = subprocess.Popen(["unshare", "-n", "sh", "-c", "ip link set lo up && exec sleep infinity"])
         deadline = time.monotonic() + 10
         while _namespace(self.holder.pid) == _namespace(os.getpid()):
             assert self.holder.poll() is None and time.monotonic() < deadline, "the namespace holder did not start"
             time.sleep(0.05)
         ray = str(Path(sys.executable).with_name("ray"))
-        common = ["--num-cpus", "1", "--disable-usage-stats"]
+        common = ["--num-cpus", str(self.cpus), "--disable-usage-stats"]
         self.run([ray, "start", "--head", "--port", str(PORT), "--temp-dir", str(self.temp),
-                  "--include-dashboard", "false", *common], check=True, capture_output=True)
-        self.run([ray, "start", "--address", self.address, *common], check=True, capture_output=True)
+                  "--ray-client-server-port", str(CLIENT_PORT), "--include-dashboard", "false", *common], check=True, capture_output=True)
+        for _ in range(nodes - 1):
+            self.run([ray, "start", "--address", self.address, *common], check=True, capture_output=True)
 
     def command(self, args: list[str]) -> list[str]:
         """`args` as a command that runs inside the cluster's namespace."""

@@ -80,10 +80,12 @@ def wait_for(condition, proc, timeout=90):
 
 def test_a_folder_rendered_across_both_nodes(cluster, songs, tmp_path):
     out = tmp_path / "out"
-    r = cluster.run(batch(cluster, songs, out, "--json"), capture_output=True, text=True, timeout=240)
+    r = cluster.run(batch(cluster, songs, out, "--fit-on-batch", "--json"), capture_output=True, text=True,
+                    timeout=240)
     assert r.returncode == 1, r.stderr  # the broken file failed; the rest rendered
     result = json.loads(r.stdout)
     assert result["jobs"] == 2  # one CPU per node, one CPU per job: an actor on each node
+    assert result["mapping"] == str(out / "mapping.npz")  # fitted here, read by the actors on both nodes
     rows = rows_of(out / "report.csv")
     assert {k: v["status"] for k, v in rows.items()} == {**dict.fromkeys(GOOD, "done"), "b/broken.mp3": "failed"}
     assert "not audio that ffmpeg can decode" in rows["b/broken.mp3"]["reason"]
@@ -94,7 +96,7 @@ def test_a_folder_rendered_across_both_nodes(cluster, songs, tmp_path):
     assert not leftovers(out)
     assert "ray" not in r.stderr.lower()  # Ray's own logs stay off the terminal
 
-    again = cluster.run(batch(cluster, songs, out), capture_output=True, text=True, timeout=240)
+    again = cluster.run(batch(cluster, songs, out, "--fit-on-batch"), capture_output=True, text=True, timeout=240)
     assert again.returncode == 1
     assert {k: v["status"] for k, v in rows_of(out / "report.csv").items()} == {
         **dict.fromkeys(GOOD, "skipped"), "b/broken.mp3": "failed"}
@@ -182,3 +184,12 @@ def test_dry_run_plans_for_the_cluster_and_renders_nothing(cluster, songs, tmp_p
                     text=True, timeout=120)
     assert r.returncode == 2
     assert "no node of the Ray cluster has room for one job of 1 CPU(s) and 0.5 GPU(s)" in r.stderr
+
+
+def test_through_the_ray_client(cluster, songs, tmp_path):
+    """ray://HOST:10001, as from a laptop outside the cluster: the plan reads its resources."""
+    args = batch(cluster, songs, tmp_path / "out", "--dry-run", "--json")
+    args[args.index(cluster.address)] = cluster.client_address
+    r = cluster.run(args, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["where"] == "2 node(s), 2 CPUs, 0 GPUs"

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from audioviz.render.context import ENV_DEVICE, software_devices
+from audioviz.render.context import ENV_DEVICE
 from audioviz.render.devices import (
     NVIDIA_SMI,
     EglDevice,
@@ -228,7 +228,6 @@ def test_egl_devices_on_this_machine():
     assert all(isinstance(d, EglDevice) for d in found)
     # Mesa's llvmpipe is a software device; a GPU machine lists it after its GPUs
     assert any(d.software for d in found)
-    assert [d.index for d in found if d.software] == software_devices()
     for d in found:
         if d.software:
             assert d.pci_bus_id is None and d.cuda_ordinal is None

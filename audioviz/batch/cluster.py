@@ -124,7 +124,7 @@ def _unreachable(address: str, timeout: float = 3.0) -> str:
     import socket
 
     host, _, port = address.removeprefix("ray://").rstrip("/").rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
         return "give it as HOST:PORT or ray://HOST:PORT"
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
@@ -197,13 +197,18 @@ class Cluster:
 
 def absolute_config(config: RenderConfig) -> RenderConfig:
     """The settings with the files they name (a checkpoint, a fitted mapping, a user's scene)
-    as absolute paths: an actor runs in a folder of Ray's, on another node."""
+    as absolute paths, told from names as the rest of audioviz tells them: an actor runs in a
+    folder of Ray's, on another node."""
+    from ..extract.registry import MODELS
+    from ..scenes.user import is_user_scene
 
-    def absolute(value: str | None) -> str | None:
-        return str(Path(value).absolute()) if value and Path(value).is_file() else value
+    def absolute(value: str) -> str:
+        return str(Path(value).absolute())
 
-    return replace(config, model=absolute(config.model), scene=absolute(config.scene),
-                   mapping=replace(config.mapping, fit=absolute(config.mapping.fit)))
+    fit = config.mapping.fit
+    return replace(config, model=config.model if config.model in MODELS else absolute(config.model),
+                   scene=absolute(config.scene) if is_user_scene(config.scene) else config.scene,
+                   mapping=replace(config.mapping, fit=fit if fit in ("model", "track") else absolute(fit)))
 
 
 def _absolute(track: Track) -> Track:

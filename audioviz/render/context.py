@@ -75,28 +75,10 @@ def _set_env(values: dict[str, str | None]) -> None:
 def software_devices() -> list[int] | None:
     """Indices of EGL's software devices (Mesa's llvmpipe) among all EGL devices, as glcontext
     counts them; None when the devices cannot be listed (no libEGL, no device extension)."""
-    import ctypes
-    import ctypes.util
+    from .devices import egl_devices  # devices.py builds on this module's settings
 
-    name = _libegl() or ctypes.util.find_library("EGL")
-    if not name:
-        return None
-    try:
-        lib = ctypes.CDLL(name)
-        get_proc = lib.eglGetProcAddress
-    except (OSError, AttributeError):
-        return None
-    get_proc.restype, get_proc.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
-    query_devices, query_string = get_proc(b"eglQueryDevicesEXT"), get_proc(b"eglQueryDeviceStringEXT")
-    if not query_devices or not query_string:
-        return None
-    query_devices = ctypes.CFUNCTYPE(ctypes.c_uint, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p),
-                                     ctypes.POINTER(ctypes.c_int))(query_devices)
-    query_string = ctypes.CFUNCTYPE(ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int)(query_string)
-    devices, count = (ctypes.c_void_p * 64)(), ctypes.c_int(0)
-    if not query_devices(64, devices, ctypes.byref(count)):
-        return None
-    return [i for i in range(count.value) if SOFTWARE_DEVICE_EXT in (query_string(devices[i], EGL_EXTENSIONS) or b"").split()]
+    found = egl_devices()
+    return None if found is None else [d.index for d in found if d.software]
 
 
 def _egl(moderngl, device_index: int | None = None):
