@@ -43,7 +43,12 @@ from audioviz.batch.publish import CLAIMS_NAME, Publisher, remove_stale_claims
 from audioviz.batch.report import DONE, FAILED, SKIPPED, BatchResult, TrackResult
 from audioviz.cli import app
 from audioviz.config import MappingConfig, RenderConfig, VideoConfig
-from audioviz.errors import ConfigError, MissingDependencyError, OutputError, PublishedElsewhereError
+from audioviz.errors import (
+    ConfigError,
+    MissingDependencyError,
+    OutputError,
+    PublishedElsewhereError,
+)
 from audioviz.files import atomic_write
 
 runner = CliRunner()
