@@ -5,7 +5,8 @@ everything a user can get wrong (options, model, scene, folders, metadata) is ch
 before any work. Running it (run.py) renders the tracks whose video is not complete yet
 through an executor (executors.py): in this process, or in worker processes that each load
 the model, the fitted mapping, the scene and a GL context once and render track after track
-with them. One bad file never stops the run: its failure is recorded with the reason, and the
+with them, or in Ray actors that do the same across a cluster's nodes (cluster.py, with
+--cluster). One bad file never stops the run: its failure is recorded with the reason, and the
 run ends with a report (report.py) of every track. A fault of the machine (tracks.py's
 FATAL_ERRORS: no GL, no ffmpeg that encodes H.264, a full disk, OUT_DIR unusable) stops it
 instead, at planning time or at the first track that meets it (BatchStoppedError), rather

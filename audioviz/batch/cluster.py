@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ..config import RenderConfig
 from ..errors import BatchStoppedError, ConfigError, MissingDependencyError
-from ..render.context import _env
+from ..render.context import environment
 from .folder import remove_stale
 from .plan import Track
 from .publish import Publisher
@@ -163,7 +163,7 @@ class Cluster:
             log = Path(f.name)
         try:
             # RAY_ADDRESS is resolved above; unset, Ray takes the address it is given
-            with _env(RAY_ADDRESS=None), _stderr_kept(log):
+            with environment(RAY_ADDRESS=None), _stderr_kept(log):
                 try:
                     self.context = ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False,
                                             configure_logging=True)

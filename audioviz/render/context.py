@@ -54,7 +54,7 @@ def _first_device() -> int | None:
 
 
 @contextlib.contextmanager
-def _env(**changes: str | None):
+def environment(**changes: str | None):
     """Set (or, with None, remove) environment variables for the duration of the block."""
     saved = {k: os.environ.get(k) for k in changes}
     try:
@@ -93,7 +93,7 @@ def _software(moderngl):
     found = software_devices()
     candidates = found if found else [0]
     error: Exception | None = None
-    with _env(LIBGL_ALWAYS_SOFTWARE="1", GLCONTEXT_DEVICE_INDEX=None):
+    with environment(LIBGL_ALWAYS_SOFTWARE="1", GLCONTEXT_DEVICE_INDEX=None):
         for index in candidates:
             try:
                 return _egl(moderngl, index)
