@@ -474,7 +474,7 @@ def batch(
     except _usage_errors() as e:
         _fail(str(e), 2)
     except FATAL_ERRORS as e:  # no GL, no working ffmpeg, no cluster: found while planning, before any work
-        _fail(f"{e}; nothing was rendered" if "nothing was rendered" not in str(e) else str(e), STOPPED)
+        _fail(f"{e}; nothing was rendered", STOPPED)
     if dry_run:
         if json_out:
             typer.echo(json.dumps(plan.as_dict()))

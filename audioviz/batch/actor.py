@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sys
 import threading
 
 from ..config import RenderConfig
@@ -32,7 +33,8 @@ class RenderActor:
         if threading.current_thread() is threading.main_thread():
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             signal.signal(signal.SIGINT, interrupt)
-        self.gpu = select_assigned_gpu(ray.get_gpu_ids())
+        # into the actor's log on its node (Ray keeps it off the batch's terminal)
+        print(f"audioviz render actor: {select_assigned_gpu(ray.get_gpu_ids())}", file=sys.stderr, flush=True)
         self.error, self.fatal = "", False
         self.renderer = None
         try:
@@ -48,15 +50,10 @@ class RenderActor:
         import ray
 
         return {"pid": os.getpid(), "node": ray.get_runtime_context().get_node_id(), "host": socket.gethostname(),
-                "gpu": self.gpu, "error": self.error, "fatal": self.fatal}
+                "error": self.error, "fatal": self.fatal}
 
     def render(self, track: Track, publish: Publisher) -> TrackResult:
         return render_track(self.renderer, track, publish=publish)
-
-    def close(self) -> None:
-        if self.renderer is not None:
-            self.renderer.close()
-            self.renderer = None
 
 
 def interrupt_process(pid: int) -> None:

@@ -158,20 +158,19 @@ class Cluster:
         if address != "local":
             why = _unreachable(address)
             if why:
-                raise BatchStoppedError(f"cannot reach the Ray cluster at {address} ({why}); nothing was rendered")
+                raise BatchStoppedError(f"cannot reach the Ray cluster at {address} ({why})")
         with tempfile.NamedTemporaryFile(prefix="audioviz-ray-", suffix=".log", delete=False) as f:
             log = Path(f.name)
         try:
             # RAY_ADDRESS is resolved above; unset, Ray takes the address it is given
             with environment(RAY_ADDRESS=None), _stderr_kept(log):
                 try:
-                    self.context = ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False,
-                                            configure_logging=True)
+                    ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False,
+                             configure_logging=True)
                 except Exception as e:
                     said = " ".join(log.read_text(errors="replace").split())[-300:]
                     raise BatchStoppedError(f"cannot reach the Ray cluster at {config.address} "
-                                            f"({' '.join(str(e).split())[:300]}){'; Ray said: ' + said if said else ''}"
-                                            "; nothing was rendered") from None
+                                            f"({' '.join(str(e).split())[:300]}){'; Ray said: ' + said if said else ''}") from None
         finally:
             log.unlink(missing_ok=True)
         _quiet_driver()
