@@ -59,6 +59,7 @@ def excerpts(heldout: Path, work: Path, per_group: int, min_per_group: int, seco
     """work/excerpts/<group>/<file>.wav: the middle `seconds` of up to `per_group` files of each
     sub-folder (evenly spaced in name order), decoded once and kept for later runs."""
     from audioviz.audio import decode, probe
+    from audioviz.errors import DecoderError, InputError
 
     out = work / "excerpts"
     groups = sorted(p for p in heldout.iterdir() if p.is_dir())
@@ -86,7 +87,11 @@ def excerpts(heldout: Path, work: Path, per_group: int, min_per_group: int, seco
             if target.exists():
                 continue
             take = min(seconds, d)
-            samples = decode(f, RATE, take, start=max(0.0, (d - take) / 2)).samples
+            try:
+                samples = decode(f, RATE, take, start=max(0.0, (d - take) / 2)).samples
+            except (InputError, DecoderError) as e:  # a silent middle (a jingle padded out), a broken stream
+                print(f"left out {group.name}/{f.name}: {e}", file=sys.stderr)
+                continue
             target.parent.mkdir(parents=True, exist_ok=True)
             with wave.open(str(target), "wb") as w:
                 w.setnchannels(1)

@@ -201,8 +201,9 @@ class GenreClassifier(nn.Module):
     def default_layer(self) -> str:
         return self.config.default_layer
 
-    def _conv_stack(self, x: torch.Tensor, stop: int | None = None) -> torch.Tensor:
-        """Run the convs (and their pools); with `stop`, return the `stop`-th conv's activations."""
+    def _conv_stack(self, x: torch.Tensor, stop: int | None = None, taps: dict | None = None) -> torch.Tensor:
+        """Run the convs (and their pools); with `stop`, return the `stop`-th conv's activations;
+        `taps` ({conv number: None}) is filled with those convs' activations on the way."""
         k, s = self.config.pool
         for i, (conv, spec) in enumerate(zip(self.conv, self.config.convs)):
             x = conv(x)
@@ -211,16 +212,30 @@ class GenreClassifier(nn.Module):
             x = F.relu(x)
             if stop == i + 1:
                 return x
+            if taps is not None and i + 1 in taps:
+                taps[i + 1] = x
             if spec.pool:
                 x = F.max_pool2d(x, k, s)
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, 64, 96) standardised MFCC segments -> (N, classes) logits."""
-        x = self._conv_stack(x).flatten(1)
-        for fc in self.fc[:-1]:
-            x = F.dropout(F.relu(fc(x)), self.config.dropout, self.training)
-        return self.fc[-1](x)
+        return self.forward_features(x, None)[0]
+
+    def forward_features(self, x: torch.Tensor, layer: str | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(logits, features of `layer` as `encode` gives them) in one pass, for training on
+        both; features None without a layer. Dropout applies to the logits' path only."""
+        n_conv = len(self.conv)
+        i = int(layer[1:]) if layer else 0
+        taps = {i: None} if 0 < i <= n_conv else None
+        x = self._conv_stack(x, taps=taps).flatten(1)
+        features = taps[i].mean(dim=-1).flatten(1) if taps else None
+        for j, fc in enumerate(self.fc[:-1]):
+            x = F.relu(fc(x))
+            if j + 1 == i - n_conv:
+                features = x
+            x = F.dropout(x, self.config.dropout, self.training)
+        return self.fc[-1](x), features
 
     def encode(self, x: torch.Tensor, layer: str | None = None) -> torch.Tensor:
         """(N, 1, 64, 96) -> (N, size) features of `layer` (default: the model's default layer)."""

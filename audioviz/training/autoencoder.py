@@ -18,6 +18,7 @@ from ..errors import TrainingError
 from ..extract import checkpoint
 from ..extract.models import COMPACT, PAPER, VARIANTS, AEConfig, ConvAutoencoder
 from ..mapping.fitted import FittedMapping
+from .contrast import track_contrast
 from .dataset import Corpus, audio_files
 from .loop import Epoch, TrainingLoop
 from .run_folder import check_run_folder
@@ -48,6 +49,7 @@ class TrainConfig(Settings):
     val_fraction: float = 0.1
     max_segments_per_track: int = 0  # 0: all
     bypass_dropout: float = 0.5  # share of batches trained without pool indices and skips
+    contrast: float = 0.0  # weight of the track-contrastive term on the code (contrast.py)
     seed: int = 0
     device: str = "auto"
 
@@ -58,6 +60,7 @@ class TrainConfig(Settings):
             raise TrainingError(f"model {self.model!r} cannot be trained here; choose one of {', '.join(VARIANTS)}")
         self.check_shared()
         check_real("--bypass-dropout", self.bypass_dropout, 0, 1)
+        check_real("--contrast", self.contrast, 0, 100)
 
     @property
     def ae_config(self) -> AEConfig:
@@ -101,8 +104,12 @@ class Trainer(TrainingLoop):
         self.closed = rng.random(steps) < self.config.bypass_dropout  # batches that must use the code
 
     def train_step(self, net, x: torch.Tensor, pairs: np.ndarray, step: int) -> torch.Tensor:
-        y, _ = net(x, bypass=not self.closed[step])
-        return F.mse_loss(y, x)
+        y, code = net(x, bypass=not self.closed[step])
+        loss = F.mse_loss(y, x)
+        if self.config.contrast:
+            partner = net.encode(self.partner_inputs(pairs, step))
+            loss = loss + self.config.contrast * track_contrast(code, partner, pairs[:, 0])
+        return loss
 
     def postfix(self, loss: float) -> dict[str, str]:
         return {"loss": f"{loss:.5f}"}
@@ -187,7 +194,7 @@ def train_command(cfg: TrainConfig, data_dir: str, run_dir: str) -> str:
     args = ["audioviz", "train", data_dir, "--model", cfg.model, "--preset", cfg.preset,
             "--epochs", cfg.epochs, "--batch-size", cfg.batch_size, "--optimizer", cfg.optimizer,
             "--lr", cfg.lr, "--val-fraction", cfg.val_fraction, "--bypass-dropout", cfg.bypass_dropout,
-            "--max-segments-per-track", cfg.max_segments_per_track, "--seed", cfg.seed, "-o", run_dir]
+            *(["--contrast", cfg.contrast] if cfg.contrast else []), "--max-segments-per-track", cfg.max_segments_per_track, "--seed", cfg.seed, "-o", run_dir]
     return " ".join(shlex.quote(str(a)) for a in args)
 
 

@@ -35,6 +35,7 @@ from ..extract.registry import stored_mapping
 from ..files import regular_file
 from ..fma import SUBSETS
 from ..mapping.fitted import FittedMapping
+from .contrast import track_contrast
 from .dataset import Corpus
 from .labels import LABEL_SOURCES, Labels, fma_labels, folder_labels
 from .loop import Epoch, TrainingLoop
@@ -69,6 +70,7 @@ class ClassifierTrainConfig(Settings):
     momentum: float = 0.9
     weight_decay: float = 1e-4
     dropout: float = 0.5
+    contrast: float = 0.0  # weight of the track-contrastive term on the default layer (contrast.py)
     balance: bool = True  # weight the loss so that every class counts as much as the others
     labels_from: str = "folders"  # folders | fma
     fma_metadata: str = ""  # FMA's metadata folder (labels_from fma)
@@ -89,6 +91,7 @@ class ClassifierTrainConfig(Settings):
         self.check_shared()
         check_real("weight decay", self.weight_decay, 0, 1)
         check_real("dropout", self.dropout, 0, 1, below=True)
+        check_real("--contrast", self.contrast, 0, 100)
         if type(self.width_divisor) is not int or self.width_divisor < 1 or 64 % self.width_divisor:
             raise TrainingError(f"width divisor {self.width_divisor!r} must divide 64")
         if type(self.balance) is not bool:
@@ -213,10 +216,14 @@ class ClassifierTrainer(TrainingLoop):
 
     def train_step(self, net, x: torch.Tensor, pairs: np.ndarray, step: int) -> torch.Tensor:
         y = torch.from_numpy(self.track_label[pairs[:, 0]]).to(self.device)
-        logits = net(x)
+        logits, features = net.forward_features(x, net.default_layer if self.config.contrast else None)
         self.right += int((logits.argmax(1) == y).sum())
         self.seen += len(y)
-        return F.cross_entropy(logits, y, weight=self.weights)
+        loss = F.cross_entropy(logits, y, weight=self.weights)
+        if self.config.contrast:
+            partner = net.encode(self.partner_inputs(pairs, step))
+            loss = loss + self.config.contrast * track_contrast(features, partner, pairs[:, 0])
+        return loss
 
     def postfix(self, loss: float) -> dict[str, str]:
         return {"loss": f"{loss:.4f}", "acc": f"{self.right / self.seen:.3f}"}
@@ -338,6 +345,8 @@ def make_command(cfg: ClassifierTrainConfig, data_dir: str, run_dir: str) -> str
         args += ["--val-fraction", cfg.val_fraction]
     if cfg.pretrained:
         args += ["--pretrained"] if cfg.pretrained == "imagenet" else ["--pretrained-file", cfg.pretrained]
+    if cfg.contrast:
+        args += ["--contrast", cfg.contrast]
     args += ["--max-segments-per-track", cfg.max_segments_per_track, "--seed", cfg.seed, "-o", run_dir]
     return " ".join(shlex.quote(str(a)) for a in args)
 

@@ -27,6 +27,7 @@ from ..errors import TrainingError
 from ..extract import checkpoint
 from ..extract.features import normalise, resolve_device
 from ..extract.frontend import FrontendConfig
+from .contrast import partners, training_segments
 from .dataset import Corpus
 from .run_folder import append_log, read_last, resume
 
@@ -128,6 +129,12 @@ class TrainingLoop(ABC):
         for i in range(0, len(pairs), size):
             yield self.inputs(corpus, pairs[i : i + size], norm)
 
+    def partner_inputs(self, pairs: np.ndarray, step: int) -> torch.Tensor:
+        """The inputs of another training segment of each pair's track (see contrast.py),
+        drawn the same way when a run resumes mid-epoch."""
+        rng = np.random.default_rng([self.config.seed, self._epoch, step, 1])
+        return self.inputs(self._corpus, partners(self._segments, pairs, rng), self._norm)
+
     def on_device(self, norm: dict) -> dict:
         """Input normalisation with its statistics on the device."""
         return {k: (v.to(self.device) if isinstance(v, torch.Tensor) else v) for k, v in norm.items()}
@@ -151,6 +158,7 @@ class TrainingLoop(ABC):
         else:
             norm = self.start(net, corpus, state)
         norm_dev = self.on_device(norm)
+        self._corpus, self._norm, self._segments = corpus, norm_dev, training_segments(train_pairs)
 
         def save_last() -> None:
             checkpoint.save({"state_dict": net.state_dict(), "optimizer": opt.state_dict(), "norm": norm,
@@ -160,7 +168,7 @@ class TrainingLoop(ABC):
         last_save = time.monotonic()
         try:
             while state["epoch"] < cfg.epochs:
-                epoch = state["epoch"]
+                epoch = self._epoch = state["epoch"]
                 rng = np.random.default_rng([cfg.seed, epoch])
                 order = rng.permutation(len(train_pairs))
                 self.begin_epoch(rng, steps)
