@@ -139,7 +139,7 @@ def _progress(quiet: bool) -> bool:
 def render(
     audio: AudioArg,
     config: RenderConfig,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Video to write: .mp4, .m4v, .mov or .mkv (default: ./<song>.mp4).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Video to write, in a file its --codec goes in (h264: .mp4, .m4v, .mov or .mkv; default: ./<song>.mp4, or the codec's own).")] = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
@@ -291,6 +291,7 @@ def train(
     val_fraction: Annotated[Optional[float], typer.Option(help="Share of tracks held out for validation (default 0.1; classifiers: 0.2 of each class).")] = None,
     max_segments_per_track: Annotated[int, typer.Option(help="Evenly spaced segments kept per track (0: all).")] = 0,
     bypass_dropout: Annotated[Optional[float], typer.Option(help="Autoencoders: share of batches trained through the code alone (default: from the preset).")] = None,
+    contrast: Annotated[Optional[float], typer.Option(help="Weight of the track-contrastive term: segments of one track are pulled together in the code (autoencoders) or the default feature layer (classifiers), so that the features carry what a track keeps (default: from the preset).")] = None,
     fma_metadata: Annotated[Optional[Path], typer.Option(help="Classifiers: FMA's metadata folder (with tracks.csv); labels are FMA's top genres, splits FMA's own.")] = None,
     subset: Annotated[Optional[Subset], typer.Option(help="Classifiers with FMA: keep the tracks of this subset (medium includes small).")] = None,
     labels_from: Annotated[Optional[LabelSource], typer.Option(help="Classifiers: fma (needs --fma-metadata) or folders (the first folder under DATA_DIR names each file's class). Default: fma when --fma-metadata is given.")] = None,
@@ -308,7 +309,7 @@ def train(
     trainer = make_trainer(
         data_dir, output, model, preset.value, progress=_progress(quiet), epochs=epochs, batch_size=batch_size, lr=lr,
         optimizer=optimizer.value if optimizer else None, val_fraction=val_fraction,
-        max_segments_per_track=max_segments_per_track, bypass_dropout=bypass_dropout,
+        max_segments_per_track=max_segments_per_track, bypass_dropout=bypass_dropout, contrast=contrast,
         fma_metadata=fma_metadata, subset=subset.value if subset else None,
         labels_from=labels_from.value if labels_from else None, balance=balance,
         pretrained=str(pretrained_file) if pretrained_file else ("imagenet" if pretrained else None),
@@ -531,7 +532,7 @@ def batch(
 def compare(
     audio: AudioArg,
     config: RenderConfig,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Video to write (default: ./<song>-compare.mp4).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Video to write (default: ./<song>-compare.mp4, or the --codec's own suffix).")] = None,
     models: Annotated[str, typer.Option("--models", help="Models, comma-separated (names or .pt checkpoints; NAME@LAYER for a classifier's layer).")] = "ae,ae_shared,ae_skip",
     scenes: Annotated[str, typer.Option("--scenes", help="Scenes, comma-separated (see `audioviz scenes`).")] = "bar",
     mappings: Annotated[str, typer.Option("--mappings", help="Mapping methods, comma-separated: auto, raw, pca, kmeans, kmeans-pca.")] = "auto",

@@ -109,7 +109,7 @@ def compare_file(
     from .files import default_output, output_file
     from .listen import Listener, check_method, describe_mapping, map_features
     from .render.context import gl_context
-    from .render.encoder import container, resolve_encoder
+    from .render.encoder import container, default_suffix, resolve_encoder
     from .render.frames import write_video
     from .render.grid import GridFrames, Tile
     from .scenes.registry import scene_class
@@ -123,9 +123,10 @@ def compare_file(
         name, layer = split_model(spec)
         inputs += check_inputs(audio, name, layer or config.layer, config.mapping.fit)
     grid = plan_layout(models, mappings, scenes, layout, tile, size)
-    requested = Path(output) if output is not None else default_output(audio, "-compare.mp4")
+    codec = config.encoder.video_codec
+    requested = Path(output) if output is not None else default_output(audio, "-compare" + default_suffix(codec))
     output = output_file(requested, overwrite=overwrite, inputs=inputs)
-    container(requested)
+    container(requested, codec)
     scene_classes = [scene_class(s) for s in scenes]
     # an encoder that cannot work here is one message before any work
     encoder = replace(resolve_encoder(config.encoder), audio_start=config.start)

@@ -57,6 +57,16 @@ class Codec(str, Enum):
         return {"auto": "auto", "x264": "libx264", "nvenc": "h264_nvenc"}[self.value]
 
 
+class VideoCodec(str, Enum):
+    """The video codec (render/encoder.py's CODECS says which encoders and files each takes)."""
+
+    h264 = "h264"
+    hevc = "hevc"
+    av1 = "av1"
+    prores = "prores"  # ProRes 422 HQ, 10-bit, for editors
+    vp9 = "vp9"
+
+
 class Overlay(str, Enum):
     """What is drawn over the scene."""
 
@@ -160,8 +170,11 @@ class VideoConfig:
 
 @dataclass(frozen=True)
 class EncoderConfig:
-    # "auto": h264_nvenc where an NVIDIA GPU can run it, else libx264 (render/encoder.py)
+    # which encoder: "auto" (NVENC where an NVIDIA GPU can run it, else the CPU's), "libx264"
+    # (the CPU's encoder of `video_codec`), "h264_nvenc" (its NVENC); resolved, the ffmpeg
+    # encoder's own name (render/encoder.py)
     codec: str = "auto"
+    video_codec: str = "h264"
     crf: int = 20
     preset: str = "veryfast"
     # veryfast's decisions with its cheapest motion search: on our scenes the same SSIM (to the
@@ -178,6 +191,8 @@ class EncoderConfig:
 
     def __post_init__(self) -> None:
         check_clip(self.audio_start)
+        if self.video_codec not in resolved(VideoCodec):
+            raise ConfigError(f"codec {self.video_codec!r} is not one of: {', '.join(resolved(VideoCodec))}")
         if not 0 <= self.crf <= 51:
             raise ConfigError(f"crf {self.crf} is out of range; use 0 (lossless) to 51")
         if self.preset not in X264_PRESETS:

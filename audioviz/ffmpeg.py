@@ -7,9 +7,22 @@ import os
 import re
 from pathlib import Path
 
+ENV = "AUDIOVIZ_FFMPEG"
+
 
 @functools.cache
 def executable() -> str:
+    """AUDIOVIZ_FFMPEG when set (a system ffmpeg: say one whose NVENC matches an older driver
+    than the bundled one needs), else the ffmpeg that imageio-ffmpeg ships."""
+    chosen = os.environ.get(ENV)
+    if chosen:
+        from .errors import FFmpegUnavailableError
+
+        path = Path(chosen).expanduser()
+        if not path.is_file() or not os.access(path, os.X_OK):
+            raise FFmpegUnavailableError(f"{ENV}={chosen}: not an executable file; point it at an ffmpeg, "
+                                         "or unset it to use the bundled one")
+        return str(path.absolute())
     import imageio_ffmpeg  # light, but only needed once something runs ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()

@@ -27,6 +27,7 @@ from .config import (
     Scaler,
     Scaling,
     TimelineConfig,
+    VideoCodec,
     VideoConfig,
     parse_size,
 )
@@ -103,9 +104,14 @@ MOTION = (
             "passages calm, busy ones lively, silence still. 0 moves as the features alone do."),
 )
 ENCODING = (
+    _option("codec", VideoCodec, VideoCodec(_ENCODER.video_codec), "--codec",
+            help="Video codec: h264 (.mp4), hevc (.mp4), av1 (.mp4), prores (.mov, 422 HQ 10-bit, PCM audio, for "
+            "editors) or vp9 (.webm, Opus audio); the first name is the default output's."),
     _option("encoder", Codec, Codec(_ENCODER.codec), "--encoder",
-            help="H.264 encoder: x264 (CPU), nvenc (NVIDIA GPU), or auto: nvenc when it works here, else x264."),
-    _option("crf", int, _ENCODER.crf, help="Quality: lower is better and larger (18-28 is sane; NVENC's -cq)."),
+            help="Which encoder writes the codec: x264 (the CPU's: x264, x265, SVT-AV1, ProRes, libvpx), nvenc "
+            "(NVIDIA GPU: H.264, HEVC, AV1), or auto: nvenc when it works here, else the CPU's."),
+    _option("crf", int, _ENCODER.crf, help="Quality: lower is better and larger (18-28 is sane; NVENC's -cq; "
+            "spread over 0-63 for av1 and vp9; prores keeps its profile's)."),
     _option("preset", str, _ENCODER.preset,
             help="Encoder speed preset, x264's names (ultrafast ... veryslow; NVENC's p1 ... p7)."),
     _option("x264_params", str, _ENCODER.x264_params, "--x264-params",
@@ -128,8 +134,8 @@ def render_config(o: dict) -> RenderConfig:
     video = VideoConfig(*parse_size(o.get("size", _size(_VIDEO))), o.get("fps", _VIDEO.fps))
     encoder = _ENCODER
     if "encoder" in o:
-        encoder = EncoderConfig(codec=Codec(o["encoder"]).ffmpeg, crf=o["crf"], preset=o["preset"],
-                                x264_params=o["x264_params"])
+        encoder = EncoderConfig(codec=Codec(o["encoder"]).ffmpeg, video_codec=VideoCodec(o["codec"]).value,
+                                crf=o["crf"], preset=o["preset"], x264_params=o["x264_params"])
     timeline = TimelineConfig(interpolate=not o.get("no_interpolate", not _TIMELINE.interpolate),
                               **{k: o[k] for k in ("smoothing", "hop", "pulse", "energy") if k in o})
     mapping = MappingConfig(**{k: getattr(o[k], "value", o[k])

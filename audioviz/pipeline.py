@@ -189,17 +189,18 @@ def render_params(
     (render/frames.py FrameTimings). An existing `output` is replaced only with `overwrite`."""
     from .motion import steady
     from .render.context import gl_context
-    from .render.encoder import container, resolve_encoder
+    from .render.encoder import CODECS, container, resolve_encoder
     from .render.frames import SceneFrames, write_video
     from .render.target import frame_format
     from .scenes.registry import load_scene
 
     scene_obj = load_scene(scene)
     target = output_file(output, overwrite=overwrite, inputs=() if audio is None else (audio,))
-    container(target)
+    container(target, encoder.video_codec)
     encoder = resolve_encoder(encoder)
     with gl_context() as ctx:
-        source = SceneFrames(ctx, scene_obj, steady(values, video.fps), video.size, seed, frame_format(ctx, video.size))
+        fmt = frame_format(ctx, video.size, pix_fmt=CODECS[encoder.video_codec].pix_fmt)
+        source = SceneFrames(ctx, scene_obj, steady(values, video.fps), video.size, seed, fmt)
         try:
             return write_video(source, target, video, encoder, audio, progress)
         finally:
@@ -214,14 +215,15 @@ def render_file(
     it that `config.start` and `config.duration` pick. An existing `output` is replaced only
     with `overwrite`. Equivalent to one `Renderer(config).render(...)`."""
     from .files import default_output
-    from .render.encoder import container, resolve_encoder
+    from .render.encoder import container, default_suffix, resolve_encoder
 
     t0 = time.perf_counter()
     # what is wrong with the files, the output or the encoder is said before any model loads
     inputs = check_inputs(audio, config.model, config.layer, config.mapping.fit, config.scene)
-    requested = Path(output) if output is not None else default_output(audio)
+    codec = config.encoder.video_codec
+    requested = Path(output) if output is not None else default_output(audio, default_suffix(codec))
     output_file(requested, overwrite=overwrite, inputs=inputs)
-    container(requested)
+    container(requested, codec)
     resolve_encoder(config.encoder)
     with Renderer(config) as session:
         result = session.render(audio, requested, overwrite=overwrite, progress=progress)

@@ -177,7 +177,7 @@ class Renderer:
         is replaced only with `overwrite`. `publish(tmp, output)` puts the finished video in
         place instead of a rename (a batch on a cluster: batch/publish.py)."""
         from .render.context import renderer
-        from .render.encoder import container
+        from .render.encoder import CODECS, container, default_suffix
         from .render.frames import SceneFrames, write_video
         from .render.meter import ChangeMeter
         from .render.target import frame_format
@@ -185,8 +185,9 @@ class Renderer:
 
         c = self.config
         t0 = time.perf_counter()
-        requested, target = self._checked_output(audio, output, ".mp4", overwrite, "video")
-        container(requested)
+        codec = c.encoder.video_codec
+        requested, target = self._checked_output(audio, output, default_suffix(codec), overwrite, "video")
+        container(requested, codec)
         encoder = self.encoder
         track = self.listener.decode(audio, progress)
         encoder = replace(encoder, audio_start=c.start, audio_nonfinite=track.nonfinite)
@@ -198,7 +199,7 @@ class Renderer:
         params = self.listener.params(feats, self.scene_cls)
         motion = frame_motion(params.values, feats, rhythm, c.video.fps, c.timeline, self.scene_cls)
         t_map = time.perf_counter()
-        fmt = frame_format(self.ctx, c.video.size)
+        fmt = frame_format(self.ctx, c.video.size, pix_fmt=CODECS[codec].pix_fmt)
         overlay = self._overlay(motion, rhythm)
         source = SceneFrames(self.ctx, self.scene_cls(), motion, c.video.size, c.seed, fmt, overlay)
         # the overlay's band scrolls with the music: the sync score is the scene's alone

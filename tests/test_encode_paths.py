@@ -129,7 +129,7 @@ def test_a_driver_whose_nvenc_fails_falls_back_to_x264(monkeypatch, fresh_probe)
 
 
 def test_nvenc_gets_constant_quality_and_a_matching_preset(monkeypatch, tmp_path, fresh_probe):
-    monkeypatch.setattr(encoder_mod, "nvenc_unavailable", lambda: None)
+    monkeypatch.setattr(encoder_mod, "nvenc_unavailable", lambda *a: None)
     cmd = encoder_mod.ffmpeg_command(tmp_path / "v.mp4", VideoConfig(), EncoderConfig(crf=23, preset="veryfast"), 30, None)
     assert cmd[cmd.index("-c:v") + 1] == "h264_nvenc"
     assert cmd[cmd.index("-cq") + 1] == "23" and cmd[cmd.index("-preset") + 1] == "p3"

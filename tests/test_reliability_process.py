@@ -359,10 +359,10 @@ def fake_ffmpeg(tmp_path, monkeypatch):
 
     def use(exe: str) -> None:
         monkeypatch.setattr(ffmpeg, "executable", lambda: exe)
-        encoder.x264_unavailable.cache_clear()
+        encoder.encoder_unavailable.cache_clear()
 
     yield use
-    encoder.x264_unavailable.cache_clear()
+    encoder.encoder_unavailable.cache_clear()
 
 
 @pytest.mark.parametrize("which", ["missing", "without-x264"])

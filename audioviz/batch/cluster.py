@@ -38,7 +38,7 @@ INSTALL_HINT = "pip install 'audioviz[cluster]'"
 LOCAL = "ray"  # a Ray on this machine: the one `ray start` runs here, else one for this batch
 AUTO = "auto"  # RAY_ADDRESS, else as LOCAL
 # the batch's own settings travel to the actors; the GL device is each node's own
-FORWARDED_ENV = ("AUDIOVIZ_CACHE", "AUDIOVIZ_DRAW_TIMEOUT", "AUDIOVIZ_LIBEGL")
+FORWARDED_ENV = ("AUDIOVIZ_CACHE", "AUDIOVIZ_DRAW_TIMEOUT", "AUDIOVIZ_FFMPEG", "AUDIOVIZ_LIBEGL")
 
 
 @dataclass(frozen=True)

@@ -94,11 +94,16 @@ class Batch:
         if not self.tracks:
             raise InputError(f"{self.in_dir}: none of its {self.found} audio files match --include {' '.join(include)}")
         self.genres = self._genres(fma_metadata) if fma_metadata is not None else None
-        # an ffmpeg that cannot encode H.264 here (or is missing) is one message before any work
-        # (FFmpegUnavailableError), not the same failure for every track; so is no GL, below
-        from ..render.encoder import resolve_codec
+        # an ffmpeg that cannot encode the codec here (or is missing) is one message before any
+        # work (FFmpegUnavailableError), not the same failure for every track; so is no GL, below
+        from ..render.encoder import CODECS, resolve_codec
 
-        config = replace(config, encoder=replace(config.encoder, codec=resolve_codec(config.encoder.codec)))
+        enc = config.encoder
+        if ".mp4" not in CODECS[enc.video_codec].suffixes:  # MP4s, which a resumed batch can tell complete
+            mp4 = ", ".join(k for k, c in CODECS.items() if ".mp4" in c.suffixes)
+            raise ConfigError(f"--codec {enc.video_codec}: a batch writes MP4 files, and {CODECS[enc.video_codec].name} "
+                              f"does not go in one; choose {mp4}, or render its songs one by one")
+        config = replace(config, encoder=replace(enc, codec=resolve_codec(enc.codec, enc.video_codec)))
         self.config = config
         self.result: BatchResult | None = None  # the last run's, also when it was interrupted
         # load once here: a wrong model, scene or mapping is reported before any work, and with

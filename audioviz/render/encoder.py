@@ -17,10 +17,11 @@ import signal
 import subprocess
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import emergency, ffmpeg
-from ..config import EncoderConfig, VideoConfig
+from ..config import X264_PRESETS, EncoderConfig, VideoConfig
 from ..errors import ConfigError, DiskFullError, EncoderError, FFmpegUnavailableError
 
 _STOP = object()
@@ -37,14 +38,37 @@ def nvidia_present() -> bool:
     return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
 
 
+@dataclass(frozen=True)
+class CodecSpec:
+    name: str  # for people
+    cpu: str  # ffmpeg's CPU encoder
+    nvenc: str | None  # its NVENC encoder, where NVIDIA makes one
+    pix_fmt: str
+    suffixes: tuple[str, ...]  # the files it is written to; the first is the default
+
+
+CODECS = {
+    "h264": CodecSpec("H.264", "libx264", "h264_nvenc", "yuv420p", (".mp4", ".m4v", ".mov", ".mkv")),
+    "hevc": CodecSpec("HEVC", "libx265", "hevc_nvenc", "yuv420p", (".mp4", ".mov", ".mkv")),
+    "av1": CodecSpec("AV1", "libsvtav1", "av1_nvenc", "yuv420p", (".mp4", ".mkv", ".webm")),
+    # 4:2:2 10-bit, as editors take it (ProRes has no 4:2:0)
+    "prores": CodecSpec("ProRes", "prores_ks", None, "yuv422p10le", (".mov", ".mkv")),
+    "vp9": CodecSpec("VP9", "libvpx-vp9", None, "yuv420p", (".webm", ".mkv", ".mp4")),
+}
+# x264's preset names onto SVT-AV1's 13 (fastest) .. 0 and libvpx's -cpu-used 8 (fastest) .. 0
+SVTAV1_PRESETS = dict(zip(X264_PRESETS, (12, 11, 10, 9, 8, 7, 6, 5, 4, 2)))
+VPX_CPU_USED = dict(zip(X264_PRESETS, (8, 7, 6, 5, 4, 3, 2, 1, 0, 0)))
+
+
 @functools.cache
-def nvenc_unavailable() -> str | None:
-    """None when h264_nvenc can encode here, else why not: one tiny test encode, once a process."""
+def nvenc_unavailable(encoder: str = "h264_nvenc") -> str | None:
+    """None when `encoder` (an NVENC one) can encode here, else why not: one tiny test encode,
+    once a process."""
     if not nvidia_present():
         return "no NVIDIA GPU driver on this machine"
     try:
         cmd = [ffmpeg.executable(), "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi",
-               "-i", "color=size=256x256:rate=30", "-frames:v", "2", "-c:v", "h264_nvenc", "-f", "null", "-"]
+               "-i", "color=size=256x256:rate=30", "-frames:v", "2", "-c:v", encoder, "-f", "null", "-"]
         run = subprocess.run(cmd, capture_output=True, timeout=30)
     except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
         return f"the test encode did not finish ({e})"
@@ -55,23 +79,23 @@ def nvenc_unavailable() -> str | None:
 
 
 FFMPEG_HINT = ("reinstall imageio-ffmpeg (pip install --force-reinstall imageio-ffmpeg), whose ffmpeg has "
-               "libx264, or point IMAGEIO_FFMPEG_EXE at an ffmpeg that has it")
+               "libx264, or point AUDIOVIZ_FFMPEG at an ffmpeg that has it")
 
 
 @functools.cache
-def x264_unavailable() -> str | None:
-    """None when ffmpeg starts and encodes H.264 with libx264 here, else why not: one tiny test
-    encode (two 64x64 frames through a pipe, some 50 ms), once a process. Batches and renders
+def encoder_unavailable(video_codec: str = "h264") -> str | None:
+    """None when ffmpeg starts and encodes `video_codec` with its CPU encoder here, else why not: one tiny test
+    encode (two 64x64 frames through a pipe, some 50 ms), once a process. Renders and batches
     ask first, so that a missing or crippled ffmpeg is one message before any work."""
-    frame = 64 * 64 * 3 // 2
+    spec = CODECS[video_codec]
     try:
         exe = ffmpeg.executable()
     except RuntimeError as e:  # imageio-ffmpeg found no binary at all
         return f"no ffmpeg found ({e})"
     cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p",
-           "-s", "64x64", "-framerate", "1", "-i", "pipe:0", "-c:v", "libx264", "-f", "null", "-"]
+           "-s", "64x64", "-framerate", "1", "-i", "pipe:0", "-c:v", spec.cpu, "-pix_fmt", spec.pix_fmt, "-f", "null", "-"]
     try:
-        run = subprocess.run(cmd, input=bytes(2 * frame), capture_output=True, timeout=60)
+        run = subprocess.run(cmd, input=bytes(2 * 64 * 64 * 3 // 2), capture_output=True, timeout=60)
     except OSError as e:
         return f"ffmpeg does not start ({exe}: {e.strerror or e})"
     except subprocess.TimeoutExpired:
@@ -79,18 +103,32 @@ def x264_unavailable() -> str | None:
     if run.returncode == 0:
         return None
     why = ffmpeg.messages(run.stderr) or [f"exit status {run.returncode}"]
-    return f"ffmpeg ({exe}) cannot encode H.264 with libx264 ({why[0]})"
+    return f"ffmpeg ({exe}) cannot encode {spec.name} with {spec.cpu} ({why[0]})"
 
 
-def resolve_codec(codec: str) -> str:
-    """The encoder `codec` names: "auto" picks h264_nvenc when it works here, else libx264.
-    FFmpegUnavailableError when the H.264 encoder it comes to cannot work on this machine."""
+def resolve_codec(codec: str, video_codec: str = "h264") -> str:
+    """The ffmpeg encoder that writes `video_codec`: "auto" picks its NVENC when that works
+    here, else its CPU encoder; "libx264" asks for the CPU's, "h264_nvenc" for NVIDIA's (an
+    encoder's own name is kept). FFmpegUnavailableError when the encoder it comes to cannot
+    work on this machine, ConfigError when there is none of the kind asked for."""
+    spec = CODECS[video_codec]
     if codec == "auto":
-        codec = "libx264" if nvenc_unavailable() else "h264_nvenc"
-    elif codec == "h264_nvenc" and (why := nvenc_unavailable()):
-        raise FFmpegUnavailableError(f"h264_nvenc cannot encode here ({why}); use --encoder x264")
-    if codec == "libx264" and (why := x264_unavailable()):
-        raise FFmpegUnavailableError(f"{why}; {FFMPEG_HINT}")
+        codec = spec.nvenc if spec.nvenc and not nvenc_unavailable(spec.nvenc) else spec.cpu
+    elif codec in ("h264_nvenc", spec.nvenc):
+        if spec.nvenc is None:
+            raise ConfigError(f"NVIDIA's encoders do not write {video_codec}; use --encoder x264 (the CPU's "
+                              f"{spec.cpu}) or auto")
+        codec = spec.nvenc
+        if why := nvenc_unavailable(codec):
+            raise FFmpegUnavailableError(f"{codec} cannot encode here ({why}); use --encoder x264")
+    elif codec in ("libx264", spec.cpu):
+        codec = spec.cpu
+    else:
+        raise ConfigError(f"encoder {codec!r} does not write {video_codec}")
+    if codec == spec.cpu and (why := encoder_unavailable(video_codec)):
+        hint = FFMPEG_HINT if codec == "libx264" else (
+            f"the bundled ffmpeg has {codec}: unset AUDIOVIZ_FFMPEG, or point it at a build that has it")
+        raise FFmpegUnavailableError(f"{why}; {hint}")
     return codec
 
 
@@ -114,26 +152,48 @@ def x264_refuses(params: str) -> tuple[str, ...]:
 
 def resolve_encoder(enc: EncoderConfig) -> EncoderConfig:
     """`enc` with its codec resolved (resolve_codec) and its x264 parameters checked by x264."""
-    codec = resolve_codec(enc.codec)
+    codec = resolve_codec(enc.codec, enc.video_codec)
     if codec == "libx264" and enc.x264_params and (refused := x264_refuses(enc.x264_params)):
         raise ConfigError(f"--x264-params: x264 does not take {', '.join(refused)} (an unknown key, or a value "
                           "it cannot read); see x264 --fullhelp for its settings")
     return dataclasses.replace(enc, codec=codec)
 
 
-# video file names -> the ffmpeg muxer that writes them: containers that hold H.264 with AAC
-CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+# video file names -> the ffmpeg muxer that writes them
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
 
 
-def container(path: str | os.PathLike) -> str:
-    """The muxer for a video's file name; a name audioviz cannot honour is refused, rather than
-    written as an MP4 under another name."""
+def container(path: str | os.PathLike, video_codec: str = "h264") -> str:
+    """The muxer for a video's file name; a name audioviz cannot honour with `video_codec` is
+    refused, rather than written as another format under that name."""
     suffix = Path(path).suffix.lower()
-    if suffix not in CONTAINERS:
+    allowed = CODECS[video_codec].suffixes
+    if suffix not in allowed:
         what = f"a {suffix} file" if suffix else "a name without an extension"
-        raise ConfigError(f"{path}: is {what}; audioviz writes H.264 video with AAC audio as "
-                          f"{', '.join(CONTAINERS)}; give the name one of those")
+        raise ConfigError(f"{path}: is {what}; audioviz writes {video_codec} video as {', '.join(allowed)}; "
+                          "give the name one of those, or choose another --codec")
     return CONTAINERS[suffix]
+
+
+def default_suffix(video_codec: str) -> str:
+    return CODECS[video_codec].suffixes[0]
+
+
+def _video_args(codec: str, enc: EncoderConfig) -> list[str]:
+    """The encoder's own quality and speed settings: --crf and --preset in its terms."""
+    if codec == "libx264":
+        return ["-preset", enc.preset, "-crf", str(enc.crf), *(["-x264-params", enc.x264_params] if enc.x264_params else [])]
+    if codec == "libx265":
+        return ["-preset", enc.preset, "-crf", str(enc.crf), "-x265-params", "log-level=error"]
+    if codec == "libsvtav1":  # its CRF runs to 63: x264's 0..51 spread over it keeps "lower is better" alike
+        return ["-preset", str(SVTAV1_PRESETS[enc.preset]), "-crf", str(round(enc.crf * 63 / 51))]
+    if codec == "libvpx-vp9":  # constant quality needs -b:v 0; row-mt uses the cores
+        return ["-crf", str(round(enc.crf * 63 / 51)), "-b:v", "0", "-deadline", "good",
+                "-cpu-used", str(VPX_CPU_USED[enc.preset]), "-row-mt", "1"]
+    if codec == "prores_ks":  # profile 3: 422 HQ; its quality is the profile's, not --crf's
+        return ["-profile:v", "3", "-vendor", "apl0"]
+    # NVENC: constant quality, like x264's CRF
+    return ["-preset", NVENC_PRESETS[enc.preset], "-rc", "vbr", "-cq", str(enc.crf), "-b:v", "0"]
 
 
 def ffmpeg_command(
@@ -154,28 +214,32 @@ def ffmpeg_command(
     if audio is not None:
         cmd += ffmpeg.input_args(audio, enc.audio_start)  # the song from where the video starts; -t cuts its end
     # Frames are tagged BT.709 limited range (setparams), or players guess BT.601 and shift colours.
+    spec = CODECS[enc.video_codec]
+    muxer = container(output, enc.video_codec)
     filters = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
     if frame_format == "rgba":
         # GL rows run bottom-up; vflip only changes strides. RGB -> YUV with the BT.709 matrix.
-        filters = "vflip,scale=out_color_matrix=bt709:out_range=tv,format=yuv420p," + filters
-    codec = resolve_codec(enc.codec)
-    cmd += ["-map", "0:v:0", "-vf", filters, "-c:v", codec, "-pix_fmt", "yuv420p", "-frames:v", str(n_frames)]
-    if codec == "libx264":
-        cmd += ["-preset", enc.preset, "-crf", str(enc.crf)]
-        if enc.x264_params:
-            cmd += ["-x264-params", enc.x264_params]
-    elif codec == "h264_nvenc":  # constant quality, like x264's CRF
-        cmd += ["-preset", NVENC_PRESETS[enc.preset], "-rc", "vbr", "-cq", str(enc.crf), "-b:v", "0"]
+        filters = f"vflip,scale=out_color_matrix=bt709:out_range=tv,format={spec.pix_fmt}," + filters
+    codec = resolve_codec(enc.codec, enc.video_codec)
+    cmd += ["-map", "0:v:0", "-vf", filters, "-c:v", codec, "-pix_fmt", spec.pix_fmt, "-frames:v", str(n_frames),
+            *_video_args(codec, enc)]
+    if codec in ("libx265", "hevc_nvenc") and muxer in ("mp4", "mov"):
+        cmd += ["-tag:v", "hvc1"]  # Apple's players take HEVC only under this tag
     if enc.threads:
         cmd += ["-threads", str(enc.threads)]
     if audio is not None:
         # pad a short audio stream with silence and cut a long one, so both last exactly n_frames;
         # NaN and infinite samples, which AAC refuses, become silence first where decoding found some
         audio_filter = f"{ffmpeg.FINITE_AUDIO},apad" if enc.audio_nonfinite else "apad"
-        cmd += ["-map", "1:a:0", "-af", audio_filter, "-c:a", "aac", "-b:a", enc.audio_bitrate, "-ac", "2",
-                "-ar", "44100"]
+        # WebM holds Opus (at 48 kHz), not AAC; ProRes goes to editors, which take PCM best
+        if muxer == "webm":
+            audio_codec = ["-c:a", "libopus", "-b:a", enc.audio_bitrate, "-ar", "48000"]
+        elif codec == "prores_ks":
+            audio_codec = ["-c:a", "pcm_s16le", "-ar", "44100"]
+        else:
+            audio_codec = ["-c:a", "aac", "-b:a", enc.audio_bitrate, "-ar", "44100"]
+        cmd += ["-map", "1:a:0", "-af", audio_filter, *audio_codec, "-ac", "2"]
     # file: so that a name such as "ab:c.mp4" is not taken for a protocol
-    muxer = container(output)
     # the index goes first (faststart), so that players start before the whole file is there
     cmd += ["-t", f"{seconds:.6f}", *(["-movflags", "+faststart"] if muxer in ("mp4", "mov") else []),
             "-f", muxer, "file:" + str(output)]

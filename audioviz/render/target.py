@@ -9,12 +9,15 @@ from .yuv import YuvConverter, supports
 RGBA, YUV420P = "rgba", "yuv420p"
 
 
-def frame_format(ctx, size: tuple[int, int], convert: str = "auto") -> str:
+def frame_format(ctx, size: tuple[int, int], convert: str = "auto", pix_fmt: str = YUV420P) -> str:
     """Where RGB becomes YUV: "gl" (render/yuv.py: less to read back, nothing for the CPU),
     "ffmpeg" (swscale), or "auto": the GL on a GPU, ffmpeg on a software rasteriser, where
     texture fetches cost more than swscale does on its own thread (7 ms against 3 ms a 720p
     frame). Returns the format frames are read back in: yuv420p, or rgba for ffmpeg to convert
-    (also for widths that the packed YUV planes do not tile)."""
+    (also for widths that the packed YUV planes do not tile, and for a `pix_fmt` the video is
+    encoded in other than yuv420p, which converting twice would blur)."""
+    if pix_fmt != YUV420P:
+        return RGBA
     gl = convert == "gl" or (convert == "auto" and not is_software(ctx))
     return YUV420P if gl and supports(size) else RGBA
 
