@@ -8,13 +8,23 @@ from typing import Annotated, Optional
 
 import typer
 
-from .config import Device, LabelSource, Optimizer, Preset, RenderConfig, Subset, TimelineConfig
+from .config import (
+    Device,
+    LabelSource,
+    Optimizer,
+    Preset,
+    RenderConfig,
+    Sidecar,
+    Subset,
+    TimelineConfig,
+)
 from .errors import AudiovizError
 from .options import (
     CLIP,
     DEVICE,
     ENCODING,
     FPS,
+    LIKE,
     MAPPING,
     MAPPING_STATS,
     MODEL,
@@ -22,6 +32,7 @@ from .options import (
     OVERLAY,
     SCENE,
     SEED,
+    SETTINGS,
     SIZE,
     AudioArg,
     DeviceOpt,
@@ -135,11 +146,12 @@ def _progress(quiet: bool) -> bool:
 
 @app.command()
 @handles_errors
-@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, SEED, DEVICE, ENCODING, CLIP)
+@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, SEED, DEVICE, ENCODING, CLIP, LIKE, SETTINGS)
 def render(
     audio: AudioArg,
     config: RenderConfig,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Video to write, in a file its --codec goes in (h264: .mp4, .m4v, .mov or .mkv; default: ./<song>.mp4, or the codec's own).")] = None,
+    sidecar: Annotated[Optional[Sidecar], typer.Option(help="Also write the frames' parameters, pulse, onsets and loudness gain beside the video: <name>.params.csv or .json.", show_default=False)] = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,
     json_out: JsonOpt = False,
@@ -147,7 +159,8 @@ def render(
     """Render a music video of AUDIO: features from a neural network drive a scene."""
     from .pipeline import render_file
 
-    result = render_file(audio, output, config=config, overwrite=overwrite, progress=_progress(quiet))
+    result = render_file(audio, output, config=config, overwrite=overwrite, progress=_progress(quiet),
+                         sidecar=sidecar.value if sidecar else None)
     if json_out:
         typer.echo(json.dumps(result.as_dict()))
     elif not quiet:
@@ -420,7 +433,7 @@ def _usage_errors():
 
 @app.command()
 @handles_errors
-@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, SEED, DEVICE, ENCODING, CLIP, usage_status=2)
+@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, SEED, DEVICE, ENCODING, CLIP, SETTINGS, usage_status=2)
 def batch(
     in_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively; its layout (FMA's 000/000002.mp3) is mirrored.", show_default=False, metavar="IN_DIR")],
     config: RenderConfig,
@@ -528,7 +541,7 @@ def batch(
 
 @app.command()
 @handles_errors
-@takes(MAPPING_STATS, FPS, MOTION, SEED, DEVICE, ENCODING, CLIP, usage_status=2)
+@takes(MAPPING_STATS, FPS, MOTION, SEED, DEVICE, ENCODING, CLIP, SETTINGS, usage_status=2)
 def compare(
     audio: AudioArg,
     config: RenderConfig,

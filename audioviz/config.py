@@ -67,6 +67,13 @@ class VideoCodec(str, Enum):
     vp9 = "vp9"
 
 
+class Sidecar(str, Enum):
+    """The file of per-frame parameters written beside a video."""
+
+    csv = "csv"
+    json = "json"
+
+
 class Overlay(str, Enum):
     """What is drawn over the scene."""
 
@@ -188,6 +195,8 @@ class EncoderConfig:
     # that part of the song holds NaN or infinite samples (audio.Audio.nonfinite), which the AAC
     # encoder refuses: they are made silence first, at a CPU cost paid only then
     audio_nonfinite: bool = False
+    # what the video carries as its comment: how it was made (provenance.py)
+    comment: str = ""
 
     def __post_init__(self) -> None:
         check_clip(self.audio_start)

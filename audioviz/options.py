@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -118,6 +120,19 @@ ENCODING = (
             help="Extra x264 settings, key=value:key=value; the default trades up to 10 % larger files for about a "
             "third less encoding time at the same quality; '' for the plain preset."),
 )
+SETTINGS = (
+    _option("config", Optional[Path], None, "--config", metavar="FILE.toml", show_default=False,
+            help="Take options from this TOML file (keys are the options' names: scene = \"real\", size = \"1920x1080\"); "
+            "the command line wins."),
+    _option("save_config", Optional[Path], None, "--save-config", metavar="FILE.toml", show_default=False,
+            help="Write this run's options to a TOML file that --config reads."),
+)
+LIKE = (_option("like", Optional[Path], None, "--like", metavar="VIDEO", show_default=False,
+                help="Take the settings of a video audioviz made (its metadata; not its --start and --duration); "
+                "--config and the command line win."),)
+# what a settings file never holds: where this run writes, and how it talks
+_NOT_SETTINGS = ("config", "save_config", "like", "output", "overwrite", "quiet", "json_out")
+
 OVERLAY = (_option("overlay", Overlay, Overlay(_RENDER.overlay), "--overlay",
                    help="debug: draw what drives the picture along the bottom: the ten parameter curves, the onset "
                    "envelope with the pulse and loudness gain, and a tick on every beat."),)
@@ -149,7 +164,8 @@ def render_config(o: dict) -> RenderConfig:
     )
 
 
-_LAST = ("overwrite", "quiet", "json_out")  # a command's own options that read best at the end
+_LAST = ("overwrite", "quiet", "json_out")
+_CTX = "typer_context"  # a command's own options that read best at the end
 
 
 def takes(*groups: tuple[Option, ...], usage_status: int = 1):
@@ -164,12 +180,21 @@ def takes(*groups: tuple[Option, ...], usage_status: int = 1):
         shared = [inspect.Parameter(o.name, inspect.Parameter.KEYWORD_ONLY, default=o.default, annotation=o.annotation)
                   for o in options]
         params = [p for p in own if p.name not in _LAST] + shared + [p for p in own if p.name in _LAST]
+        # the click context, which typer hands over for a parameter of this type: it knows which
+        # options the command line gave (settings files fill only the others)
+        params.append(inspect.Parameter(_CTX, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
 
         @functools.wraps(fn)
         def command(**kwargs):
-            given = {o.name: kwargs.pop(o.name) for o in options}
+            ctx = kwargs.pop(_CTX)
+            save = kwargs.pop("save_config", None)
             try:
+                kwargs = settings_from_files(ctx, kwargs)
+                given = {o.name: kwargs.pop(o.name) for o in options if o.name in kwargs}
                 config = render_config(given)
+                if save is not None:  # once they are known to work
+                    write_settings(save, {key: {**kwargs, **given}[p.name] for key, p in _keyed_params(ctx).items()
+                                          if p.name in kwargs or p.name in given})
             except ConfigError as e:
                 typer.echo(f"error: {e}", err=True)
                 raise typer.Exit(usage_status) from None
@@ -181,3 +206,120 @@ def takes(*groups: tuple[Option, ...], usage_status: int = 1):
         return command
 
     return decorate
+
+
+# -- settings from files: --config, --like, --save-config ---------------------------------------
+
+
+def _keyed_params(ctx: typer.Context) -> dict:
+    """The command's options a settings file may set, by their long names without dashes."""
+    out = {}
+    for p in ctx.command.params:
+        if p.param_type_name == "option" and p.name not in _NOT_SETTINGS:
+            long = next((o for o in p.opts if o.startswith("--")), None)
+            if long:
+                out[long[2:]] = p
+    return out
+
+
+def _read_toml(path: Path) -> dict:
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read it ({e.strerror or e})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from None
+
+
+_KIND_WORDS = {str: "text (in quotes)", int: "a whole number", float: "a number", bool: "true or false"}
+
+
+def _kind(param) -> type | None:
+    """The TOML value an option takes: text, a whole number, a number or true/false (None: unknown)."""
+    ann = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if isinstance(ann, type) and issubclass(ann, (str, Path, Enum)):
+        return str
+    return ann if ann in (bool, int, float) else None
+
+
+def _is_kind(value, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _apply(ctx: typer.Context, kwargs: dict, values: dict, source: str, keyed: dict, unknown_ok: bool = False) -> None:
+    """Set the options the command line left at their defaults from `values` (key -> value),
+    each checked as the command line checks it; ConfigError naming `source` and the key."""
+    for key, value in values.items():
+        param = keyed.get(key)
+        if param is None:
+            if unknown_ok:
+                continue
+            raise ConfigError(f"{source}: unknown key {key!r}; {ctx.command.name} takes {', '.join(sorted(keyed))}")
+        source_now = ctx.get_parameter_source(param.name)
+        if source_now is not None and source_now.name != "DEFAULT":
+            continue  # the command line wins
+        if isinstance(value, (dict, list)) or (value is None and not unknown_ok):
+            raise ConfigError(f"{source}: key {key!r} must be one value, not {type(value).__name__}")
+        if (want := _kind(param)) and not _is_kind(value, want):
+            raise ConfigError(f"{source}: key {key!r} must be {_KIND_WORDS[want]}, not {value!r}")
+        try:
+            kwargs[param.name] = param.process_value(ctx, value)
+        except typer.BadParameter as e:
+            raise ConfigError(f"{source}: key {key!r}: {e.message}") from None
+
+
+def settings_from_files(ctx: typer.Context, kwargs: dict) -> dict:
+    """The command's options with what --like and --config give filled in where the command
+    line gave nothing (the command line, then --config, then --like)."""
+    config, like = kwargs.pop("config", None), kwargs.pop("like", None)
+    keyed = _keyed_params(ctx)
+    if config is not None:
+        _apply(ctx, kwargs, _read_toml(config), str(config), keyed)
+    if like is not None:
+        from .errors import InputError
+        from .provenance import SONG_OWN, read
+
+        try:
+            rec = read(like)
+        except InputError as e:
+            raise ConfigError(str(e)) from None
+        # options set by --config count as given: it wins over the video
+        chosen = {k: v for k, v in rec["settings"].items() if k not in SONG_OWN}
+        if config is not None:
+            chosen = {k: v for k, v in chosen.items() if k not in _read_toml(config)}
+        _apply(ctx, kwargs, chosen, str(like), keyed, unknown_ok=True)
+    return kwargs
+
+
+def _toml_value(value) -> str | None:
+    if isinstance(value, Enum):
+        value = value.value
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string: JSON's escapes are TOML's
+    return None
+
+
+def write_settings(path: Path, values: dict) -> None:
+    """A TOML file of `values` (unset ones left out) that --config reads back."""
+    from .files import atomic_write
+
+    lines = ["# audioviz settings: audioviz ... --config " + path.name]
+    lines += [f"{key} = {text}" for key, value in values.items() if (text := _toml_value(value)) is not None]
+    try:
+        with atomic_write(Path(path), "settings file") as tmp:
+            tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot write it ({e.strerror or e})") from None

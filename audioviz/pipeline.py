@@ -209,11 +209,12 @@ def render_params(
 
 def render_file(
     audio: str | os.PathLike, output: str | os.PathLike | None = None, *, config: RenderConfig = RenderConfig(),
-    overwrite: bool = False, progress: bool = False,
+    overwrite: bool = False, progress: bool = False, sidecar: str | None = None,
 ) -> RenderResult:
     """Render a music video of `audio` to `output` (default: ./<name>.mp4), or of the part of
     it that `config.start` and `config.duration` pick. An existing `output` is replaced only
-    with `overwrite`. Equivalent to one `Renderer(config).render(...)`."""
+    with `overwrite`; `sidecar` (csv or json) writes the frames' parameters beside it.
+    Equivalent to one `Renderer(config).render(...)`."""
     from .files import default_output
     from .render.encoder import container, default_suffix, resolve_encoder
 
@@ -226,7 +227,7 @@ def render_file(
     container(requested, codec)
     resolve_encoder(config.encoder)
     with Renderer(config) as session:
-        result = session.render(audio, requested, overwrite=overwrite, progress=progress)
+        result = session.render(audio, requested, overwrite=overwrite, progress=progress, sidecar=sidecar)
     wall = time.perf_counter() - t0
     return replace(result, wall_seconds=round(wall, 3), realtime_factor=round(result.audio_seconds / wall, 3),
                    timings={"load": round(session.load_seconds, 4), **result.timings})

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import provenance
 from .audio import check_readable
 from .config import EncoderConfig, RenderConfig, TimelineConfig
 from .errors import ConfigError
-from .files import default_output, output_file
+from .files import atomic_write, default_output, output_file
 from .listen import Listener, Params
 from .mapping.timeline import frame_count, frame_values
 
@@ -69,6 +70,16 @@ class PreviewResult:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+SIDECARS = ("csv", "json")
+
+
+def sidecar_path(video: Path, kind: str) -> Path:
+    """song.mp4 -> song.params.csv (or .json) beside it."""
+    if kind not in SIDECARS:
+        raise ConfigError(f"--sidecar {kind!r}: choose csv or json")
+    return video.with_name(f"{video.stem}.params.{kind}")
 
 
 def check_inputs(
@@ -171,11 +182,12 @@ class Renderer:
 
     def render(self, audio: str | os.PathLike, output: str | os.PathLike | None = None, *,
                overwrite: bool = False, progress: bool = False,
-               publish: Callable[[Path, Path], None] | None = None) -> RenderResult:
+               publish: Callable[[Path, Path], None] | None = None, sidecar: str | None = None) -> RenderResult:
         """A music video of `audio` (the part that config.start and config.duration pick) at
         `output` (default: ./<name>.mp4), which appears only when complete; an existing file
         is replaced only with `overwrite`. `publish(tmp, output)` puts the finished video in
-        place instead of a rename (a batch on a cluster: batch/publish.py)."""
+        place instead of a rename (a batch on a cluster: batch/publish.py). `sidecar` ("csv" or
+        "json") also writes the frames' parameters beside it (<name>.params.csv), once it is done."""
         from .render.context import renderer
         from .render.encoder import CODECS, container, default_suffix
         from .render.frames import SceneFrames, write_video
@@ -188,6 +200,10 @@ class Renderer:
         codec = c.encoder.video_codec
         requested, target = self._checked_output(audio, output, default_suffix(codec), overwrite, "video")
         container(requested, codec)
+        side = None
+        if sidecar is not None:
+            side = sidecar_path(requested, sidecar)
+            side = output_file(side, overwrite=overwrite, what="sidecar")
         encoder = self.encoder
         track = self.listener.decode(audio, progress)
         encoder = replace(encoder, audio_start=c.start, audio_nonfinite=track.nonfinite)
@@ -204,6 +220,9 @@ class Renderer:
         source = SceneFrames(self.ctx, self.scene_cls(), motion, c.video.size, c.seed, fmt, overlay)
         # the overlay's band scrolls with the music: the sync score is the scene's alone
         meter = ChangeMeter(c.video.size, fmt, below=overlay.band if overlay is not None else 0)
+        extractor = self.listener.extractor
+        made = provenance.record(c, extractor.layer, extractor.features_id, encoder.codec)
+        encoder = replace(encoder, comment=provenance.comment(made))
         t_setup = time.perf_counter()
         try:
             loop = write_video(source, target, c.video, encoder, audio, progress, meter=meter, publish=publish)
@@ -211,6 +230,9 @@ class Renderer:
             source.release()
             if overlay is not None:
                 overlay.release()
+        if side is not None:
+            with atomic_write(side, "sidecar") as tmp:
+                provenance.write_sidecar(tmp, motion, self.scene_cls.param_names())
         wall = time.perf_counter() - t0
         n_frames, fps = len(motion), c.video.fps
         return RenderResult(

@@ -229,7 +229,7 @@ def test_a_video_name_audioviz_cannot_honour_is_refused(tmp_path, clip, tiny_mod
     r = cli("render", clip, "-o", out, *TINY, "--model", tiny_model)
     assert r.exit_code == 1
     assert one_error_line(r.stderr).startswith(f"error: {out}: is ")
-    assert "audioviz writes H.264 video with AAC audio as .mp4, .m4v, .mov, .mkv" in r.stderr
+    assert "; audioviz writes h264 video as .mp4, .m4v, .mov, .mkv; give the name one of those, or choose another --codec" in r.stderr
     assert list(tmp_path.iterdir()) == []
 
 

@@ -108,8 +108,8 @@ def encoder_unavailable(video_codec: str = "h264") -> str | None:
 
 def resolve_codec(codec: str, video_codec: str = "h264") -> str:
     """The ffmpeg encoder that writes `video_codec`: "auto" picks its NVENC when that works
-    here, else its CPU encoder; "libx264" asks for the CPU's, "h264_nvenc" for NVIDIA's (an
-    encoder's own name is kept). FFmpegUnavailableError when the encoder it comes to cannot
+    here, else its CPU encoder; "libx264" asks for the CPU's, "h264_nvenc" for NVIDIA's; any
+    other name is an ffmpeg encoder of the caller's choice, kept. FFmpegUnavailableError when the encoder it comes to cannot
     work on this machine, ConfigError when there is none of the kind asked for."""
     spec = CODECS[video_codec]
     if codec == "auto":
@@ -123,8 +123,8 @@ def resolve_codec(codec: str, video_codec: str = "h264") -> str:
             raise FFmpegUnavailableError(f"{codec} cannot encode here ({why}); use --encoder x264")
     elif codec in ("libx264", spec.cpu):
         codec = spec.cpu
-    else:
-        raise ConfigError(f"encoder {codec!r} does not write {video_codec}")
+    else:  # another ffmpeg encoder by its own name (the library's way to any of them): ffmpeg judges it
+        return codec
     if codec == spec.cpu and (why := encoder_unavailable(video_codec)):
         hint = FFMPEG_HINT if codec == "libx264" else (
             f"the bundled ffmpeg has {codec}: unset AUDIOVIZ_FFMPEG, or point it at a build that has it")
@@ -227,6 +227,8 @@ def ffmpeg_command(
         cmd += ["-tag:v", "hvc1"]  # Apple's players take HEVC only under this tag
     if enc.threads:
         cmd += ["-threads", str(enc.threads)]
+    if enc.comment:
+        cmd += ["-metadata", f"comment={enc.comment}"]
     if audio is not None:
         # pad a short audio stream with silence and cut a long one, so both last exactly n_frames;
         # NaN and infinite samples, which AAC refuses, become silence first where decoding found some
