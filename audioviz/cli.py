@@ -23,6 +23,7 @@ from .options import (
     CLIP,
     DEVICE,
     ENCODING,
+    FORMAT,
     FPS,
     LIKE,
     MAPPING,
@@ -146,7 +147,7 @@ def _progress(quiet: bool) -> bool:
 
 @app.command()
 @handles_errors
-@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, SEED, DEVICE, ENCODING, CLIP, LIKE, SETTINGS)
+@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, SEED, DEVICE, ENCODING, CLIP, FORMAT, LIKE, SETTINGS)
 def render(
     audio: AudioArg,
     config: RenderConfig,
@@ -433,7 +434,7 @@ def _usage_errors():
 
 @app.command()
 @handles_errors
-@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, SEED, DEVICE, ENCODING, CLIP, SETTINGS, usage_status=2)
+@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, SEED, DEVICE, ENCODING, CLIP, FORMAT, SETTINGS, usage_status=2)
 def batch(
     in_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively; its layout (FMA's 000/000002.mp3) is mirrored.", show_default=False, metavar="IN_DIR")],
     config: RenderConfig,
@@ -541,7 +542,7 @@ def batch(
 
 @app.command()
 @handles_errors
-@takes(MAPPING_STATS, FPS, MOTION, SEED, DEVICE, ENCODING, CLIP, SETTINGS, usage_status=2)
+@takes(MAPPING_STATS, FPS, MOTION, SEED, DEVICE, ENCODING, CLIP, FORMAT, SETTINGS, usage_status=2)
 def compare(
     audio: AudioArg,
     config: RenderConfig,

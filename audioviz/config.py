@@ -67,6 +67,19 @@ class VideoCodec(str, Enum):
     vp9 = "vp9"
 
 
+class Format(str, Enum):
+    """A publishing format (options.py FORMATS says what each sets)."""
+
+    youtube = "youtube"
+    youtube_4k = "youtube-4k"
+    shorts = "shorts"
+    reels = "reels"
+    tiktok = "tiktok"
+    square = "square"
+    portrait = "portrait"
+    editor = "editor"
+
+
 class Sidecar(str, Enum):
     """The file of per-frame parameters written beside a video."""
 

@@ -22,6 +22,7 @@ from .config import (
     Codec,
     Device,
     EncoderConfig,
+    Format,
     MappingConfig,
     Method,
     Overlay,
@@ -132,6 +133,23 @@ LIKE = (_option("like", Optional[Path], None, "--like", metavar="VIDEO", show_de
                 "--config and the command line win."),)
 # what a settings file never holds: where this run writes, and how it talks
 _NOT_SETTINGS = ("config", "save_config", "like", "output", "overwrite", "quiet", "json_out")
+
+# Publishing formats: what each platform takes best. Sizes are the platforms' own; the quality
+# is a little above the defaults, as the platforms encode everything again.
+FORMATS = {
+    "youtube": {"size": "1920x1080", "fps": "60", "codec": "h264", "crf": 18},
+    "youtube-4k": {"size": "3840x2160", "fps": "60", "codec": "h264", "crf": 18},
+    "shorts": {"size": "1080x1920", "fps": "30", "codec": "h264", "crf": 18},
+    "reels": {"size": "1080x1920", "fps": "30", "codec": "h264", "crf": 18},
+    "tiktok": {"size": "1080x1920", "fps": "30", "codec": "h264", "crf": 18},
+    "square": {"size": "1080x1080", "fps": "30", "codec": "h264", "crf": 18},
+    "portrait": {"size": "1080x1350", "fps": "30", "codec": "h264", "crf": 18},  # Instagram's feed, 4:5
+    "editor": {"size": "1920x1080", "fps": "30", "codec": "prores"},  # ProRes 422 HQ for an editing suite
+}
+FORMAT = (_option("format", Optional[Format], None, "--format", show_default=False,
+                  help="A publishing format: youtube (1920x1080, 60 fps), youtube-4k (3840x2160, 60 fps), shorts, "
+                  "reels, tiktok (1080x1920, 30 fps), square (1080x1080), portrait (1080x1350), editor (ProRes "
+                  "1920x1080). It sets size, fps, codec and quality; options given explicitly win."),)
 
 OVERLAY = (_option("overlay", Overlay, Overlay(_RENDER.overlay), "--overlay",
                    help="debug: draw what drives the picture along the bottom: the ten parameter curves, the onset "
@@ -253,9 +271,11 @@ def _is_kind(value, kind: type) -> bool:
     return isinstance(value, kind)
 
 
-def _apply(ctx: typer.Context, kwargs: dict, values: dict, source: str, keyed: dict, unknown_ok: bool = False) -> None:
-    """Set the options the command line left at their defaults from `values` (key -> value),
-    each checked as the command line checks it; ConfigError naming `source` and the key."""
+def _apply(ctx: typer.Context, kwargs: dict, values: dict, source: str, keyed: dict, taken: set,
+           unknown_ok: bool = False) -> None:
+    """Set the options that neither the command line nor an earlier source (`taken`) set from
+    `values` (key -> value), each checked as the command line checks it; ConfigError naming
+    `source` and the key."""
     for key, value in values.items():
         param = keyed.get(key)
         if param is None:
@@ -263,8 +283,8 @@ def _apply(ctx: typer.Context, kwargs: dict, values: dict, source: str, keyed: d
                 continue
             raise ConfigError(f"{source}: unknown key {key!r}; {ctx.command.name} takes {', '.join(sorted(keyed))}")
         source_now = ctx.get_parameter_source(param.name)
-        if source_now is not None and source_now.name != "DEFAULT":
-            continue  # the command line wins
+        if (source_now is not None and source_now.name != "DEFAULT") or param.name in taken:
+            continue  # the command line wins, then the sources before this one
         if isinstance(value, (dict, list)) or (value is None and not unknown_ok):
             raise ConfigError(f"{source}: key {key!r} must be one value, not {type(value).__name__}")
         if (want := _kind(param)) and not _is_kind(value, want):
@@ -273,15 +293,16 @@ def _apply(ctx: typer.Context, kwargs: dict, values: dict, source: str, keyed: d
             kwargs[param.name] = param.process_value(ctx, value)
         except typer.BadParameter as e:
             raise ConfigError(f"{source}: key {key!r}: {e.message}") from None
+        taken.add(param.name)
 
 
 def settings_from_files(ctx: typer.Context, kwargs: dict) -> dict:
-    """The command's options with what --like and --config give filled in where the command
-    line gave nothing (the command line, then --config, then --like)."""
+    """The command's options with what --config, --like and --format give filled in where the
+    command line gave nothing (the command line wins, then --config, --like, --format)."""
     config, like = kwargs.pop("config", None), kwargs.pop("like", None)
-    keyed = _keyed_params(ctx)
+    keyed, taken = _keyed_params(ctx), set()
     if config is not None:
-        _apply(ctx, kwargs, _read_toml(config), str(config), keyed)
+        _apply(ctx, kwargs, _read_toml(config), str(config), keyed, taken)
     if like is not None:
         from .errors import InputError
         from .provenance import SONG_OWN, read
@@ -290,11 +311,11 @@ def settings_from_files(ctx: typer.Context, kwargs: dict) -> dict:
             rec = read(like)
         except InputError as e:
             raise ConfigError(str(e)) from None
-        # options set by --config count as given: it wins over the video
         chosen = {k: v for k, v in rec["settings"].items() if k not in SONG_OWN}
-        if config is not None:
-            chosen = {k: v for k, v in chosen.items() if k not in _read_toml(config)}
-        _apply(ctx, kwargs, chosen, str(like), keyed, unknown_ok=True)
+        _apply(ctx, kwargs, chosen, str(like), keyed, taken, unknown_ok=True)
+    fmt = kwargs.pop("format", None)
+    if fmt is not None:
+        _apply(ctx, kwargs, FORMATS[Format(fmt).value], f"--format {Format(fmt).value}", keyed, taken, unknown_ok=True)
     return kwargs
 
 

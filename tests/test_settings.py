@@ -133,3 +133,20 @@ def test_the_sidecar_holds_every_frames_parameters(tmp_path, song, tiny_model, k
     video.unlink()
     r = cli("render", song, "-o", video, "--model", tiny_model, "--sidecar", kind, *TINY)
     assert r.exit_code == 1 and "exists" in one_error_line(r.stderr) and not video.exists()
+
+
+def test_a_format_sets_size_fps_and_quality_and_explicit_options_win(tmp_path, song, tiny_model):
+    quick = ["--model", tiny_model, "--duration", "1", "--quiet"]
+    r = cli("render", song, "-o", tmp_path / "s.mp4", "--format", "shorts", "--fps", "2", *quick)
+    assert r.exit_code == 0, r.stderr
+    v, s = video_stream(tmp_path / "s.mp4"), provenance.read(tmp_path / "s.mp4")["settings"]
+    assert (v["width"], v["height"], v["fps"], s["crf"], s["codec"]) == (1080, 1920, 2.0, 18, "h264")
+    # a settings file wins over the format, and the command line over both
+    (tmp_path / "c.toml").write_text('size = "640x640"\ncrf = 25\n')
+    r = cli("render", song, "-o", tmp_path / "e.mov", "--format", "editor", "--config", tmp_path / "c.toml",
+            "--crf", "30", "--fps", "2", *quick)
+    assert r.exit_code == 0, r.stderr
+    v, s = video_stream(tmp_path / "e.mov"), provenance.read(tmp_path / "e.mov")["settings"]
+    assert (v["codec"], v["width"], v["height"], s["crf"]) == ("prores", 640, 640, 30)
+    r = cli("render", song, "--format", "vhs", *quick)
+    assert r.exit_code == 2 and "'vhs' is not one of 'youtube', 'youtube-4k', 'shorts'" in r.stderr
