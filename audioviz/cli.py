@@ -151,7 +151,7 @@ def _progress(quiet: bool) -> bool:
 def render(
     audio: AudioArg,
     config: RenderConfig,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Video to write, in a file its --codec goes in (h264: .mp4, .m4v, .mov or .mkv; default: ./<song>.mp4, or the codec's own).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Video to write, in a file its --codec goes in (h264: .mp4, .m4v, .mov or .mkv; default: ./<song>.mp4, or the codec's own), or frames/%06d.png for PNG images.")] = None,
     sidecar: Annotated[Optional[Sidecar], typer.Option(help="Also write the frames' parameters, pulse, onsets and loudness gain beside the video: <name>.params.csv or .json.", show_default=False)] = None,
     overwrite: OverwriteOpt = False,
     quiet: QuietOpt = False,

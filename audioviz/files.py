@@ -19,8 +19,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
+import shutil
 import stat
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -196,6 +199,59 @@ def atomic_write(target: Path, what: str = "file",
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+# an image sequence's name: frames/%06d.png (printf's %d, zero-padded or not)
+_SEQUENCE = re.compile(r"[^%]*%0?\d*d[^%]*\.png", re.IGNORECASE)
+
+
+def is_sequence(path: str | os.PathLike) -> bool:
+    return bool(_SEQUENCE.fullmatch(Path(path).name))
+
+
+def sequence_files(pattern: Path) -> list[Path]:
+    """The files in `pattern`'s folder that its name matches (frame 0, 1, ... of a sequence)."""
+    m = re.fullmatch(r"(.*)%(0?)(\d*)d(.*)", pattern.name)
+    head, zero, width, tail = m.groups()
+    digits = rf"\d{{{int(width)},}}" if zero and width else r"\d+"
+    name = re.compile(re.escape(head) + digits + re.escape(tail))
+    try:
+        return sorted(p for p in pattern.parent.iterdir() if name.fullmatch(p.name))
+    except OSError:
+        return []
+
+
+def sequence_target(pattern: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """An image sequence's name pattern, checked before any work: its folder can be made and
+    written, and holds no frames of that name unless `overwrite` (they are replaced)."""
+    pattern = Path(pattern)
+    output_file(pattern.parent / pattern.name.replace("%", "pct"), overwrite=True, what="frames")
+    existing = sequence_files(pattern)
+    if existing and not overwrite:
+        raise OutputError(f"{pattern}: {len(existing)} frames of that name already exist (first {existing[0].name}); "
+                          "use --overwrite (-y) to replace them")
+    return pattern
+
+
+@contextlib.contextmanager
+def atomic_sequence(pattern: Path, what: str = "frames") -> Iterator[Path]:
+    """Yield a pattern in a hidden folder beside the sequence's; when the block ends without
+    an error, the frames move into place (older frames of that name removed first), and in
+    any case the hidden folder is gone."""
+    pattern.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".audioviz-frames.", suffix=".tmp", dir=pattern.parent))
+    try:
+        with emergency.cleanup(lambda: shutil.rmtree(tmp, ignore_errors=True)):
+            yield tmp / pattern.name
+        try:
+            for old in sequence_files(pattern):
+                old.unlink()
+            for f in sorted(tmp.iterdir()):
+                os.replace(f, pattern.parent / f.name)
+        except OSError as e:
+            raise OutputError(f"{pattern}: cannot put the finished {what} there ({e.strerror})") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def durable_bytes(path: Path, data: bytes) -> None:

@@ -23,7 +23,7 @@ from . import provenance
 from .audio import check_readable
 from .config import EncoderConfig, RenderConfig, TimelineConfig
 from .errors import ConfigError
-from .files import atomic_write, default_output, output_file
+from .files import atomic_write, default_output, is_sequence, output_file, sequence_target
 from .listen import Listener, Params
 from .mapping.timeline import frame_count, frame_values
 
@@ -76,10 +76,10 @@ SIDECARS = ("csv", "json")
 
 
 def sidecar_path(video: Path, kind: str) -> Path:
-    """song.mp4 -> song.params.csv (or .json) beside it."""
+    """song.mp4 -> song.params.csv (or .json) beside it; frames/%06d.png -> frames/params.csv."""
     if kind not in SIDECARS:
         raise ConfigError(f"--sidecar {kind!r}: choose csv or json")
-    return video.with_name(f"{video.stem}.params.{kind}")
+    return video.with_name(f"params.{kind}" if is_sequence(video) else f"{video.stem}.params.{kind}")
 
 
 def check_inputs(
@@ -200,6 +200,9 @@ class Renderer:
         codec = c.encoder.video_codec
         requested, target = self._checked_output(audio, output, default_suffix(codec), overwrite, "video")
         container(requested, codec)
+        sequence = is_sequence(requested)
+        if sequence:
+            target = sequence_target(target, overwrite=overwrite)
         side = None
         if sidecar is not None:
             side = sidecar_path(requested, sidecar)
@@ -215,7 +218,7 @@ class Renderer:
         params = self.listener.params(feats, self.scene_cls)
         motion = frame_motion(params.values, feats, rhythm, c.video.fps, c.timeline, self.scene_cls)
         t_map = time.perf_counter()
-        fmt = frame_format(self.ctx, c.video.size, pix_fmt=CODECS[codec].pix_fmt)
+        fmt = frame_format(self.ctx, c.video.size, pix_fmt="rgb24" if sequence else CODECS[codec].pix_fmt)
         overlay = self._overlay(motion, rhythm)
         source = SceneFrames(self.ctx, self.scene_cls(), motion, c.video.size, c.seed, fmt, overlay)
         # the overlay's band scrolls with the music: the sync score is the scene's alone
@@ -225,7 +228,8 @@ class Renderer:
         encoder = replace(encoder, comment=provenance.comment(made))
         t_setup = time.perf_counter()
         try:
-            loop = write_video(source, target, c.video, encoder, audio, progress, meter=meter, publish=publish)
+            loop = write_video(source, target, c.video, encoder, None if sequence else audio, progress, meter=meter,
+                               publish=publish)
         finally:
             source.release()
             if overlay is not None:

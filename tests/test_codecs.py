@@ -132,3 +132,24 @@ def test_a_missing_audioviz_ffmpeg_or_a_build_without_the_encoder_is_one_line(tm
                                         "'libx265'); the bundled ffmpeg has libx265: unset AUDIOVIZ_FFMPEG, or point it "
                                         "at a build that has it")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ffmpeg-without-x265"]
+
+
+def test_a_png_sequence_holds_the_same_frames_and_appears_whole(tmp_path, song, tiny_model, reference):
+    pattern = tmp_path / "frames" / "%05d.png"
+    r = cli("render", song, "-o", pattern, "--model", tiny_model, "--sidecar", "csv", *TINY)
+    assert r.exit_code == 0, r.stderr
+    names = sorted(p.name for p in pattern.parent.iterdir())
+    assert names == [f"{i:05d}.png" for i in range(20)] + ["params.csv"]
+    # the frames upright and in order: the H.264 render's, but for its compression
+    pictures = np.concatenate([frames(pattern.parent / f"{i:05d}.png", 48, 32) for i in range(20)]).astype(float)
+    upright, flipped = np.abs(pictures - reference).mean(), np.abs(pictures[:, ::-1] - reference).mean()
+    assert upright < 6 and flipped > 2 * upright, (upright, flipped)
+    assert "Video: png" in video_stream(pattern.parent / "00000.png")["line"] and audio_stream(pattern.parent / "00000.png") is None
+    # frames of that name are kept unless --overwrite; then a shorter render leaves no old frame behind
+    r = cli("render", song, "-o", pattern, "--model", tiny_model, *TINY)
+    assert r.exit_code == 1
+    assert one_error_line(r.stderr) == (f"error: {pattern}: 20 frames of that name already exist (first 00000.png); "
+                                        "use --overwrite (-y) to replace them")
+    r = cli("render", song, "-o", pattern, "--model", tiny_model, "-y", *[a if a != "2" else "1" for a in TINY])
+    assert r.exit_code == 0, r.stderr
+    assert sorted(p.name for p in pattern.parent.iterdir()) == [f"{i:05d}.png" for i in range(10)] + ["params.csv"]

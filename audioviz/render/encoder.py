@@ -23,6 +23,7 @@ from pathlib import Path
 from .. import emergency, ffmpeg
 from ..config import X264_PRESETS, EncoderConfig, VideoConfig
 from ..errors import ConfigError, DiskFullError, EncoderError, FFmpegUnavailableError
+from ..files import is_sequence
 
 _STOP = object()
 
@@ -165,7 +166,10 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
 
 def container(path: str | os.PathLike, video_codec: str = "h264") -> str:
     """The muxer for a video's file name; a name audioviz cannot honour with `video_codec` is
-    refused, rather than written as another format under that name."""
+    refused, rather than written as another format under that name. A name such as
+    frames/%06d.png is a sequence of PNG images, whatever the codec."""
+    if is_sequence(path):
+        return "image2"
     suffix = Path(path).suffix.lower()
     allowed = CODECS[video_codec].suffixes
     if suffix not in allowed:
@@ -216,6 +220,11 @@ def ffmpeg_command(
     # Frames are tagged BT.709 limited range (setparams), or players guess BT.601 and shift colours.
     spec = CODECS[enc.video_codec]
     muxer = container(output, enc.video_codec)
+    if muxer == "image2":  # frames as PNGs, numbered from 0: RGB as drawn, no audio
+        if frame_format != "rgba":
+            raise ValueError("a PNG sequence is written from RGBA frames")
+        return [*cmd, "-vf", "vflip", "-c:v", "png", "-pix_fmt", "rgb24", "-frames:v", str(n_frames),
+                "-start_number", "0", "-f", "image2", "file:" + str(output)]
     filters = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
     if frame_format == "rgba":
         # GL rows run bottom-up; vflip only changes strides. RGB -> YUV with the BT.709 matrix.

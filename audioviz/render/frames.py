@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..config import EncoderConfig, VideoConfig
-from ..files import atomic_write
+from ..files import atomic_sequence, atomic_write, is_sequence
 from ..motion import Motion
 from ..scenes.base import Scene
 from .context import is_software
@@ -169,7 +169,8 @@ def write_video(
     publish: Callable[[Path, Path], None] | None = None,
 ) -> FrameTimings:
     """Draw every frame of `source` and write them, with `audio`, to `output`, which appears
-    only when complete (an error or Ctrl-C never leaves half a file there). `pixel_buffers`:
+    only when complete (an error or Ctrl-C never leaves half a file there; a PNG sequence,
+    frames/%06d.png, appears whole too, without audio). `pixel_buffers`:
     read back through a ring of GL pixel buffers (None: where the source can and the GL is a
     GPU's). `meter` sees every frame as it goes to the encoder; `publish` puts the finished
     video in place (files.atomic_write)."""
@@ -180,7 +181,13 @@ def write_video(
         pixel_buffers = source.pixel_buffers and not is_software(source.ctx)
     audio = None if audio is None else Path(audio)
     t_draw = 0.0
-    with atomic_write(Path(output), "video", publish) as tmp, Encoder(tmp, video, encoder, n_frames, audio,
+    if is_sequence(output):
+        if publish is not None:
+            raise ValueError("a PNG sequence is written in place, not published")
+        place = atomic_sequence(Path(output))
+    else:
+        place = atomic_write(Path(output), "video", publish)
+    with place as tmp, Encoder(tmp, video, encoder, n_frames, audio,
                                                              frame_format=source.frame_format, target=output) as enc:
         reader = _PixelBufferRing(source, enc, meter) if pixel_buffers else _Direct(source, enc, meter)
         try:
