@@ -182,8 +182,8 @@ def render_config(o: dict) -> RenderConfig:
     )
 
 
-_LAST = ("overwrite", "quiet", "json_out")
-_CTX = "typer_context"  # a command's own options that read best at the end
+_LAST = ("overwrite", "quiet", "json_out")  # a command's own options that read best at the end
+_CTX = "typer_context"
 
 
 def takes(*groups: tuple[Option, ...], usage_status: int = 1):

@@ -191,5 +191,8 @@ def test_through_the_ray_client(cluster, songs, tmp_path):
     args = batch(cluster, songs, tmp_path / "out", "--dry-run", "--json")
     args[args.index(cluster.address)] = cluster.client_address
     r = cluster.run(args, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+    # Ray's client server logs why it could not start a server for this client
+    logs = "".join(p.read_text(errors="replace")[-2000:] for p in (cluster.temp / "session_latest" / "logs").glob(
+        "ray_client_server*.err"))
+    assert r.returncode == 0, r.stderr + logs
     assert json.loads(r.stdout)["where"] == "2 node(s), 2 CPUs, 0 GPUs"

@@ -85,9 +85,9 @@ FFMPEG_HINT = ("reinstall imageio-ffmpeg (pip install --force-reinstall imageio-
 
 @functools.cache
 def encoder_unavailable(video_codec: str = "h264") -> str | None:
-    """None when ffmpeg starts and encodes `video_codec` with its CPU encoder here, else why not: one tiny test
-    encode (two 64x64 frames through a pipe, some 50 ms), once a process. Renders and batches
-    ask first, so that a missing or crippled ffmpeg is one message before any work."""
+    """None when ffmpeg starts and encodes `video_codec` with its CPU encoder here, else why
+    not: one tiny test encode (two 64x64 frames through a pipe, some 50 ms), once a process.
+    Renders and batches ask first, so that a missing or crippled ffmpeg is one message before any work."""
     spec = CODECS[video_codec]
     try:
         exe = ffmpeg.executable()
@@ -110,8 +110,8 @@ def encoder_unavailable(video_codec: str = "h264") -> str | None:
 def resolve_codec(codec: str, video_codec: str = "h264") -> str:
     """The ffmpeg encoder that writes `video_codec`: "auto" picks its NVENC when that works
     here, else its CPU encoder; "libx264" asks for the CPU's, "h264_nvenc" for NVIDIA's; any
-    other name is an ffmpeg encoder of the caller's choice, kept. FFmpegUnavailableError when the encoder it comes to cannot
-    work on this machine, ConfigError when there is none of the kind asked for."""
+    other name is an ffmpeg encoder of the caller's choice, kept. FFmpegUnavailableError when
+    the encoder it comes to cannot work here, ConfigError when there is none of the kind asked for."""
     spec = CODECS[video_codec]
     if codec == "auto":
         codec = spec.nvenc if spec.nvenc and not nvenc_unavailable(spec.nvenc) else spec.cpu
