@@ -190,9 +190,15 @@ def test_through_the_ray_client(cluster, songs, tmp_path):
     """ray://HOST:10001, as from a laptop outside the cluster: the plan reads its resources."""
     args = batch(cluster, songs, tmp_path / "out", "--dry-run", "--json")
     args[args.index(cluster.address)] = cluster.client_address
-    r = cluster.run(args, capture_output=True, text=True, timeout=120)
-    # Ray's client server logs why it could not start a server for this client
+    # Ray's client proxy starts a server process per client; on this 2-core machine, loaded by
+    # the suite, that process sometimes dies before it serves ("Starting Ray client server
+    # failed"; the proxy logs that the server "is no longer running"), in Ray and not in
+    # audioviz: a client then connects again.
+    for _ in range(3):
+        r = cluster.run(args, capture_output=True, text=True, timeout=120)
+        if "Starting Ray client server failed" not in r.stderr:
+            break
     logs = "".join(p.read_text(errors="replace")[-2000:] for p in (cluster.temp / "session_latest" / "logs").glob(
-        "ray_client_server*.err"))
+        "ray_client_server_*.err"))
     assert r.returncode == 0, r.stderr + logs
     assert json.loads(r.stdout)["where"] == "2 node(s), 2 CPUs, 0 GPUs"
