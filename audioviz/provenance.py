@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -50,26 +51,23 @@ def comment(rec: dict) -> str:
 
 
 def _ffmetadata_value(text: str, key: str) -> str | None:
-    """`key`'s value in ffmpeg's ffmetadata output, its escapes (\\ before = ; # \\ and newlines) undone."""
-    lines, out, i = text.split("\n"), None, 0
-    while i < len(lines):
-        line = lines[i]
-        if line.lower().startswith(key + "="):
-            value = line[len(key) + 1:]
-            while value.endswith("\\") and not value.endswith("\\\\") and i + 1 < len(lines):
-                i += 1
-                value = value[:-1] + "\n" + lines[i]
-            out = ""
+    """`key`'s value in ffmpeg's ffmetadata output, its escapes undone (a backslash before
+    = ; # \\ or a newline that belongs to the value)."""
+    m = re.search(rf"^{re.escape(key)}=", text, re.MULTILINE | re.IGNORECASE)
+    if m is None:
+        return None
+    out, escaped = [], False
+    for ch in text[m.end():]:
+        if escaped:
+            out.append(ch)
             escaped = False
-            for ch in value:
-                if escaped or ch != "\\":
-                    out += ch
-                    escaped = False
-                else:
-                    escaped = True
+        elif ch == "\\":
+            escaped = True
+        elif ch == "\n":
             break
-        i += 1
-    return out
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def read(video: str | os.PathLike) -> dict:
@@ -98,8 +96,8 @@ def write_sidecar(path: Path, motion, names: tuple[str, ...]) -> None:
     columns = {"time": motion.time, **{n: motion.values[:, i] for i, n in enumerate(names)},
                "pulse": motion.pulse, "beat": motion.beat, "onsets": motion.count, "energy": motion.energy}
     if path.suffix.lower() == ".json":
-        data = {k: np.round(np.asarray(v, dtype=np.float64), 6).tolist() if k != "onsets" else
-                np.asarray(v).astype(int).tolist() for k, v in columns.items()}
+        data = {k: np.round(np.asarray(v, dtype=np.float64), 6).tolist() for k, v in columns.items()}
+        data["onsets"] = np.asarray(motion.count).astype(int).tolist()
         path.write_text(json.dumps({"frames": len(motion), **data}), encoding="utf-8")
         return
     with open(path, "w", newline="", encoding="utf-8") as f:

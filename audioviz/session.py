@@ -21,7 +21,7 @@ import numpy as np
 
 from . import provenance
 from .audio import check_readable
-from .config import EncoderConfig, RenderConfig, TimelineConfig
+from .config import EncoderConfig, RenderConfig, Sidecar, TimelineConfig, resolved
 from .errors import ConfigError
 from .files import atomic_write, default_output, is_sequence, output_file, sequence_target
 from .listen import Listener, Params
@@ -72,13 +72,10 @@ class PreviewResult:
         return asdict(self)
 
 
-SIDECARS = ("csv", "json")
-
-
 def sidecar_path(video: Path, kind: str) -> Path:
     """song.mp4 -> song.params.csv (or .json) beside it; frames/%06d.png -> frames/params.csv."""
-    if kind not in SIDECARS:
-        raise ConfigError(f"--sidecar {kind!r}: choose csv or json")
+    if kind not in resolved(Sidecar):
+        raise ConfigError(f"--sidecar {kind!r}: choose {' or '.join(resolved(Sidecar))}")
     return video.with_name(f"params.{kind}" if is_sequence(video) else f"{video.stem}.params.{kind}")
 
 

@@ -194,7 +194,8 @@ def train_command(cfg: TrainConfig, data_dir: str, run_dir: str) -> str:
     args = ["audioviz", "train", data_dir, "--model", cfg.model, "--preset", cfg.preset,
             "--epochs", cfg.epochs, "--batch-size", cfg.batch_size, "--optimizer", cfg.optimizer,
             "--lr", cfg.lr, "--val-fraction", cfg.val_fraction, "--bypass-dropout", cfg.bypass_dropout,
-            *(["--contrast", cfg.contrast] if cfg.contrast else []), "--max-segments-per-track", cfg.max_segments_per_track, "--seed", cfg.seed, "-o", run_dir]
+            *(["--contrast", cfg.contrast] if cfg.contrast else []),
+            "--max-segments-per-track", cfg.max_segments_per_track, "--seed", cfg.seed, "-o", run_dir]
     return " ".join(shlex.quote(str(a)) for a in args)
 
 

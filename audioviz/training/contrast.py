@@ -6,8 +6,9 @@ tracks it trained on, learns what varies within that second as much as what stay
 song (timbre, instruments, production), and on music it never heard its features then tell
 styles apart less well than the plain mean and spread of the MFCCs. Pulling together
 segments of one track (InfoNCE over the batch, as in COLA, Saeed et al. 2021) asks the
-features to carry what a track keeps, without any labels, so it works for autoencoders and
-classifiers alike and transfers to unseen collections.
+features to carry what a track keeps, without any labels, for autoencoders and classifiers
+alike. Whether that helps on unseen music is measured, not assumed: the README's Models
+section gives the held-out figures, which so far show no reliable gain.
 """
 
 from __future__ import annotations
