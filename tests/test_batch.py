@@ -9,7 +9,7 @@ import sys
 import time
 
 import pytest
-from media import audio_seconds, frames, music_like, video_stream, write_audio
+from media import audio_seconds, audio_stream, frames, music_like, video_stream, write_audio
 from typer.testing import CliRunner
 
 from audioviz.batch import mp4_complete, plan_tracks, read_report
@@ -148,6 +148,46 @@ def test_songs_that_would_share_a_video_keep_their_extension(tmp_path):
         (tmp_path / "in" / name).write_bytes(b"x")
     tracks, _ = plan_tracks(tmp_path / "in", tmp_path / "out")
     assert [t.out_rel for t in tracks] == ["a.mp3.mp4", "a.ogg.mp4", "b.mp4"]
+
+
+def test_each_codec_is_batched_into_a_file_its_resume_check_reads():
+    from audioviz.batch.mp4 import batch_suffix
+    from audioviz.render.encoder import CODECS
+
+    assert {c: batch_suffix(c) for c in CODECS} == {"h264": ".mp4", "hevc": ".mp4", "av1": ".mp4", "prores": ".mov",
+                                                    "vp9": ".mp4"}
+
+
+def test_a_prores_batch_writes_mov_files_and_resumes_them(tmp_path, tiny_model):
+    root, out = tmp_path / "in", tmp_path / "out"
+    (root / "000").mkdir(parents=True)
+    write_audio(root / "000" / "a.ogg", music_like(1.5, 1))
+    write_audio(root / "b.mp3", music_like(1.5, 2))
+    args = ["batch", root, "-o", out, "--model", tiny_model, "--codec", "prores", "--jobs", 1, *FAST]
+    r = run(*args)
+    assert r.exit_code == 0, r.stderr
+    rows = rows_of(out / "report.csv")
+    assert {k: (v["status"], v["output"]) for k, v in rows.items()} == {"000/a.ogg": ("done", "000/a.mov"),
+                                                                        "b.mp3": ("done", "b.mov")}
+    first, second = out / "000" / "a.mov", out / "b.mov"
+    for video in (first, second):
+        assert video_stream(video)["codec"] == "prores" and "pcm_s16le" in audio_stream(video)
+        check_video(video, seconds=1.5)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.*")) == [
+        ".audioviz-batch.lock", "000/a.mov", "b.mov", "report.csv"]
+
+    # a rerun keeps the complete .mov, and redoes the one cut short; a killed run's leftover goes
+    stale = out / ".b.0123abcd.tmp.mov"
+    shutil.copy(second, stale)
+    data = second.read_bytes()
+    second.write_bytes(data[: len(data) // 2])
+    mtime = first.stat().st_mtime_ns
+    r = run(*args)
+    assert r.exit_code == 0, r.stderr
+    rows = rows_of(out / "report.csv")
+    assert (rows["000/a.ogg"]["status"], rows["b.mp3"]["status"]) == ("skipped", "done")
+    assert first.stat().st_mtime_ns == mtime and not stale.exists()
+    check_video(second, seconds=1.5)
 
 
 def one_second_mp4(path):

@@ -84,17 +84,6 @@ def test_nvenc_for_a_codec_nvidia_does_not_encode_is_one_line(tmp_path, song, ti
                                         "prores_ks) or auto")
 
 
-def test_a_batch_refuses_prores_before_any_work(tmp_path, song, tiny_model):
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "a.mp3").write_bytes(song.read_bytes())
-    r = cli("batch", tmp_path / "in", "-o", tmp_path / "out", "--model", tiny_model, "--codec", "prores", *TINY)
-    assert r.exit_code == 2
-    assert one_error_line(r.stderr, alone=False) == ("error: --codec prores: a batch writes MP4 files, and ProRes does "
-                                                     "not go in one; choose h264, hevc, av1, vp9, or render its songs "
-                                                     "one by one")
-    assert not (tmp_path / "out").exists()
-
-
 def run_with(env_ffmpeg: str, *args, cwd=None):
     env = {**os.environ, "AUDIOVIZ_FFMPEG": env_ffmpeg}
     return subprocess.run([sys.executable, "-m", "audioviz", *map(str, args)], capture_output=True, text=True,

@@ -14,11 +14,11 @@ than failing every track the same way.
 
 Resuming relies on two things. A video appears at its final name only when complete (the frame
 loop writes a hidden temporary file beside it and renames it at the end), and a file at the
-final name is also checked to be a whole MP4 with all its frames, from its structure alone
-(mp4.py). The temporary files that a killed run left behind (ffmpeg even finishes them after
-its batch died) are deleted when the next run starts; a lock on OUT_DIR (folder.py) keeps two
-batches from writing into one folder at once, so no live temporary file is ever taken for a
-stale one.
+final name is also checked to be a whole MP4 (for ProRes a QuickTime .mov, built the same way)
+with all its frames, from its structure alone (mp4.py). The temporary files that a killed run
+left behind (ffmpeg even finishes them after its batch died) are deleted when the next run
+starts; a lock on OUT_DIR (folder.py) keeps two batches from writing into one folder at once,
+so no live temporary file is ever taken for a stale one.
 """
 
 from .executors import Executor, InProcess, LocalPool, default_jobs

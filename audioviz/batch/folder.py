@@ -17,8 +17,9 @@ LOCK_NAME = ".audioviz-batch.lock"
 
 def stale_temporaries(output: Path) -> list[Path]:
     """The hidden temporary files a render of `output` makes (files.temporary_path:
-    .<stem>.<8 hex>.tmp.mp4 beside it) that are lying there."""
-    pattern = re.compile(re.escape(f".{temporary_stem(output)}.") + r"[0-9a-f]{8}\.tmp\.mp4")
+    .<stem>.<8 hex>.tmp<suffix> beside it) that are lying there."""
+    pattern = re.compile(re.escape(f".{temporary_stem(output)}.") + r"[0-9a-f]{8}\.tmp"
+                         + re.escape(output.suffix))
     try:
         return [p for p in output.parent.iterdir() if pattern.fullmatch(p.name)]
     except OSError:
@@ -43,15 +44,15 @@ def remove_stale(output: Path) -> int:
     return n
 
 
-_TEMPORARY = re.compile(r"\.(.+)\.[0-9a-f]{8}\.tmp\.mp4")
+_TEMPORARY = re.compile(r"\.(.+)\.[0-9a-f]{8}\.tmp(\.[^.]+)")
 
 
 def remove_stale_temporaries(tracks: list[Track]) -> int:
     """Delete what killed runs left of these tracks' videos, reading each output folder once
     (an FMA folder holds a thousand tracks). Only safe while holding the folder's lock."""
-    stems: dict[Path, set[str]] = {}
+    stems: dict[Path, set[tuple[str, str]]] = {}
     for t in tracks:
-        stems.setdefault(t.output.parent, set()).add(temporary_stem(t.output))
+        stems.setdefault(t.output.parent, set()).add((temporary_stem(t.output), t.output.suffix))
     n = 0
     for folder, wanted in stems.items():
         try:
@@ -60,7 +61,7 @@ def remove_stale_temporaries(tracks: list[Track]) -> int:
             continue
         for e in entries:
             m = _TEMPORARY.fullmatch(e.name)
-            if m and m.group(1) in wanted:
+            if m and m.groups() in wanted:
                 with contextlib.suppress(OSError):
                     os.unlink(e.path)
                     n += 1

@@ -1,4 +1,5 @@
-"""Whether a video at a batch's output path is complete, from the MP4's structure alone."""
+"""Whether a video at a batch's output path is complete, from its structure alone: an MP4's or
+a QuickTime .mov's, which are built of the same boxes."""
 
 from __future__ import annotations
 
@@ -10,11 +11,21 @@ MAX_MOOV = 64 << 20  # an hour at 60 fps indexes in well under 2 MB; anything bi
 # the video and audio tracks of a video audioviz wrote last equally long (the audio is padded or
 # cut to the frames); AAC's priming and last frame add under 50 ms
 MAX_TRACK_MISMATCH = 0.25
+BOXED = ("mp4", "mov")  # the muxers (render/encoder.py CONTAINERS) whose files mp4_complete reads
+
+
+def batch_suffix(video_codec: str) -> str:
+    """The file a batch writes `video_codec` into: the first of the codec's own (render/encoder.py
+    CODECS) that is built of boxes, so that a resumed batch can tell a complete one (.mp4 for
+    h264, hevc, av1 and vp9; .mov for prores)."""
+    from ..render.encoder import CODECS, CONTAINERS
+
+    return next(s for s in CODECS[video_codec].suffixes if CONTAINERS[s] in BOXED)
 
 
 def mp4_complete(path: str | os.PathLike) -> bool:
-    """Whether `path` holds a whole MP4 whose frames are all there, checked from its structure
-    alone (about a millisecond a file: resuming a batch of thousands stays quick):
+    """Whether `path` holds a whole MP4 (or .mov) whose frames are all there, checked from its
+    structure alone (about a millisecond a file: resuming a batch of thousands stays quick):
 
     - the top-level boxes follow one another to exactly the end of the file and include ftyp,
       moov and mdat: a file cut short (a copy interrupted, a disk that filled up) ends inside a

@@ -26,19 +26,19 @@ class Track:
 # a video's temporary name (files.temporary_path: ".<stem>.<8 hex>.tmp.mp4") must fit in a name
 # too, unshortened, so that the temporaries of two videos never look alike
 VIDEO_NAME_MAX = NAME_MAX - len(".") - len(".01234567.tmp")
-NAMINGS = 3  # a.mp3 -> a.mp4, else a.mp3.mp4, else a.mp3.<8 hex of its path>.mp4
+NAMINGS = 3  # a.mp3 -> a.mp4, else a.mp3.mp4, else a.mp3.<8 hex of its path>.mp4 (.mov for prores)
 
 
-def _naming(rel: str, level: int) -> str:
+def _naming(rel: str, level: int, suffix: str) -> str:
     """A song's video under its `level`th naming (see NAMINGS), relative to OUT_DIR."""
     folder, _, name = rel.rpartition("/")
     if level == 0:
-        video = fit_name(name.rsplit(".", 1)[0], ".mp4", VIDEO_NAME_MAX)  # find_audio lists names with an extension
+        video = fit_name(name.rsplit(".", 1)[0], suffix, VIDEO_NAME_MAX)  # find_audio lists names with an extension
     elif level == 1:
-        video = fit_name(name, ".mp4", VIDEO_NAME_MAX)
+        video = fit_name(name, suffix, VIDEO_NAME_MAX)
     else:
         digest = hashlib.sha1(rel.encode("utf-8", "surrogateescape")).hexdigest()[:8]
-        video = fit_name(name, f".{digest}.mp4", VIDEO_NAME_MAX)
+        video = fit_name(name, f".{digest}{suffix}", VIDEO_NAME_MAX)
     return f"{folder}/{video}" if folder else video
 
 
@@ -53,7 +53,8 @@ def _folders(rel: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def _output_names(rels: list[str], reserved: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+def _output_names(rels: list[str], reserved: dict[str, str],
+                  suffix: str) -> tuple[dict[str, str], dict[str, str]]:
     """(the video of each song, relative to OUT_DIR; why a song's video has no name of its own).
 
     Every song is tried in NAMINGS' order: one that would share its video with another
@@ -68,7 +69,7 @@ def _output_names(rels: list[str], reserved: dict[str, str]) -> tuple[dict[str, 
             folders.setdefault(_key(f), r)
     reserved = {_key(k): f"{k} ({what})" for k, what in reserved.items()}
     level = dict.fromkeys(rels, 0)
-    names = {r: _naming(r, 0) for r in rels}
+    names = {r: _naming(r, 0, suffix) for r in rels}
     while True:
         groups: dict[str, list[str]] = {}
         for r in rels:
@@ -80,7 +81,7 @@ def _output_names(rels: list[str], reserved: dict[str, str]) -> tuple[dict[str, 
                 for r in group:
                     if level[r] == first < NAMINGS - 1:
                         level[r] += 1
-                        names[r] = _naming(r, level[r])
+                        names[r] = _naming(r, level[r], suffix)
                         moved = True
         if not moved:
             break
@@ -116,18 +117,20 @@ def plan_tracks(
     seed: int = 0,
     limit: int | None = None,
     reserved: dict[str, str] | None = None,
+    suffix: str = ".mp4",
 ) -> tuple[list[Track], int]:
     """(the tracks of the batch in render order, how many audio files the folder holds).
 
     The selection is deterministic: sorted paths, shuffled with `seed` when asked, then cut to
     `limit`; so a rerun of the same command picks the same sample and resumes it. `reserved`:
     the batch's own files inside OUT_DIR (relative path -> what it is), which no video may be.
+    `suffix`: the videos' (mp4.batch_suffix of the codec).
     """
     from ..extract.corpus import find_audio
 
     files = find_audio(in_dir)
     rels = [f.relative_to(in_dir).as_posix() for f in files]
-    names, clashes = _output_names(rels, reserved or {})
+    names, clashes = _output_names(rels, reserved or {}, suffix)
     chosen = [r for r in rels if _matches(r, include)] if include else rels
     if shuffle:
         random.Random(seed).shuffle(chosen)

@@ -26,7 +26,7 @@ from ..files import output_file
 from .estimate import record_throughput
 from .executors import Executor, InProcess, LocalPool, default_jobs
 from .folder import LOCK_NAME, FolderLock, finished_since, folder_usable, remove_stale_temporaries
-from .mp4 import mp4_complete
+from .mp4 import batch_suffix, mp4_complete
 from .plan import Track, plan_tracks
 from .publish import CLAIMS_NAME, remove_stale_claims
 from .report import DONE, FAILED, INTERRUPTED, SKIPPED, BatchResult, TrackResult, write_report
@@ -88,7 +88,7 @@ class Batch:
                 raise ConfigError(str(e)) from None
         self.config, self.overwrite, self.fit_on_batch, self.cache = config, overwrite, fit_on_batch, cache
         self.tracks, self.found = plan_tracks(self.in_dir, self.out_dir, tuple(include), shuffle, config.seed, limit,
-                                              self._own_files())
+                                              self._own_files(), batch_suffix(config.encoder.video_codec))
         if not self.found:
             raise InputError(f"{self.in_dir}: no audio files found")
         if not self.tracks:
@@ -96,13 +96,9 @@ class Batch:
         self.genres = self._genres(fma_metadata) if fma_metadata is not None else None
         # an ffmpeg that cannot encode the codec here (or is missing) is one message before any
         # work (FFmpegUnavailableError), not the same failure for every track; so is no GL, below
-        from ..render.encoder import CODECS, resolve_codec
+        from ..render.encoder import resolve_codec
 
         enc = config.encoder
-        if ".mp4" not in CODECS[enc.video_codec].suffixes:  # MP4s, which a resumed batch can tell complete
-            mp4 = ", ".join(k for k, c in CODECS.items() if ".mp4" in c.suffixes)
-            raise ConfigError(f"--codec {enc.video_codec}: a batch writes MP4 files, and {CODECS[enc.video_codec].name} "
-                              f"does not go in one; choose {mp4}, or render its songs one by one")
         config = replace(config, encoder=replace(enc, codec=resolve_codec(enc.codec, enc.video_codec)))
         self.config = config
         self.result: BatchResult | None = None  # the last run's, also when it was interrupted
