@@ -105,7 +105,9 @@ def compare_file(
     `models` may name a layer: 'vgg16@L13'. The video is `size` (default 1280x720, tiles as
     large as fit) or, given only `tile`, just the grid of tiles. `config.start` and
     `config.duration` pick the part of the song, as for a render. `output` defaults to
-    ./<name>-compare.mp4; an existing file is replaced only with `overwrite`."""
+    ./<name>-compare.mp4; an existing file is replaced only with `overwrite`. The video carries
+    a record of its tiles and shared settings (provenance.compare_record)."""
+    from . import provenance
     from .files import default_output, output_file
     from .listen import Listener, check_method, describe_mapping, map_features
     from .render.context import gl_context
@@ -158,20 +160,26 @@ def compare_file(
         duration = features[0].duration
         decoded.clear()
         t_extract = time.perf_counter()
-        tiles = []
-        for listener, feats in zip(listeners, features):
+        tiles, made = [], []
+        for spec, listener, feats in zip(models, listeners, features):
             state = listener.state_for(feats)
             ext = listener.extractor
             label_model = short_model_name(ext.name) + (f" {ext.layer}" if len(ext.net.layers) > 1 else "")
             for m in mapping_configs:
                 method = describe_mapping(m, state)["method"]
-                for cls in scene_classes:
+                for scene, cls in zip(scenes, scene_classes):
                     values = map_features(feats.values, state, cls, m, c.seed, listener.tag_order,
                                           ext.feature_names or ())
-                    tiles.append(Tile(cls(), frame_motion(values, feats, rhythm, video.fps, c.timeline, cls),
-                                      f"{label_model} / {method} / {cls.name}"))
+                    label = f"{label_model} / {method} / {cls.name}"
+                    tiles.append(Tile(cls(), frame_motion(values, feats, rhythm, video.fps, c.timeline, cls), label))
+                    # named as a render's record names them, so that a tile can be rendered alone
+                    made.append({"label": label, "model": split_model(spec)[0], "model_digest": ext.features_id,
+                                 "layer": ext.layer, "mapping": m.method, "scene": scene})
         del listeners, features
         t_map = time.perf_counter()
+        record = provenance.compare_record(replace(c, video=video), made, f"{grid.columns}x{grid.rows}",
+                                           f"{grid.tile[0]}x{grid.tile[1]}", encoder.codec)
+        encoder = replace(encoder, comment=provenance.comment(record))
         source = GridFrames(ctx, tiles, grid, c.seed, caption=Path(audio).stem)
         t_setup = time.perf_counter()
         try:

@@ -94,6 +94,21 @@ class Overlay(str, Enum):
     debug = "debug"  # the parameter curves, onset envelope, pulse and beats along the bottom
 
 
+class TextStyle(str, Enum):
+    """How the title, artist and cover are laid out over the video (render/titles.py)."""
+
+    card = "card"  # cover, title and artist on a plate, low on the left, all through the video
+    intro = "intro"  # large and centred for the first seconds, then fading out
+    minimal = "minimal"  # title and artist high on the left, no plate, all through the video
+
+
+class Corner(str, Enum):
+    top_left = "top-left"
+    top_right = "top-right"
+    bottom_left = "bottom-left"
+    bottom_right = "bottom-right"
+
+
 class Preset(str, Enum):
     """A training preset: the size and schedule of the networks (training/ says what each is)."""
 
@@ -286,6 +301,40 @@ class MappingConfig:
         return "across" if method in ("pca", "kmeans-pca") else "features"
 
 
+# the value of --title, --artist and --cover that reads them from the song
+AUTO = "auto"
+TITLE_CHARS = 200  # longer tags are cut: a title line holds far fewer at any size
+
+
+@dataclass(frozen=True)
+class TitleConfig:
+    """What is written over the video (render/titles.py). `title`, `artist`: text, or "auto"
+    for the song's tags (a title falls back to the file's name); `cover`: an image file, or
+    "auto" for the art the song carries; `logo`: an image file, in the corner `logo_position`."""
+
+    title: str | None = None
+    artist: str | None = None
+    cover: str | None = None
+    logo: str | None = None
+    logo_position: str = "top-right"
+    style: str = "card"
+
+    def __post_init__(self) -> None:
+        _one_of("text style", self.style, TextStyle)
+        _one_of("logo position", self.logo_position, Corner)
+        for name in ("title", "artist", "cover", "logo"):
+            value = getattr(self, name)
+            if value is not None and not value.strip():
+                raise ConfigError(f"--{name} is empty; give {'text' if name in ('title', 'artist') else 'a file'}"
+                                  f"{' or auto' if name != 'logo' else ''}, or leave the option out")
+        if self.logo == AUTO:
+            raise ConfigError("--logo takes an image file (auto is for --title, --artist and --cover)")
+
+    @property
+    def drawn(self) -> bool:
+        return any(v is not None for v in (self.title, self.artist, self.cover, self.logo))
+
+
 @dataclass(frozen=True)
 class RenderConfig:
     model: str = "ae_shared"
@@ -303,6 +352,7 @@ class RenderConfig:
     start: float = 0.0
     duration: float | None = None
     overlay: str = "none"
+    titles: TitleConfig = field(default_factory=TitleConfig)
 
     def __post_init__(self) -> None:
         check_clip(self.start, self.duration)

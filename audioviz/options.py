@@ -20,6 +20,7 @@ import typer
 
 from .config import (
     Codec,
+    Corner,
     Device,
     EncoderConfig,
     Format,
@@ -29,7 +30,9 @@ from .config import (
     RenderConfig,
     Scaler,
     Scaling,
+    TextStyle,
     TimelineConfig,
+    TitleConfig,
     VideoCodec,
     VideoConfig,
     parse_size,
@@ -69,6 +72,7 @@ def _size(video: VideoConfig) -> str:
 
 
 _RENDER, _VIDEO, _ENCODER, _TIMELINE, _MAPPING = RenderConfig(), VideoConfig(), EncoderConfig(), TimelineConfig(), MappingConfig()
+_TITLES = TitleConfig()
 
 MODEL = (Option("model", ModelOpt, _RENDER.model), Option("layer", LayerOpt, _RENDER.layer))
 DEVICE = (Option("device", DeviceOpt, Device(_RENDER.device)),)
@@ -154,6 +158,21 @@ FORMAT = (_option("format", Optional[Format], None, "--format", show_default=Fal
 OVERLAY = (_option("overlay", Overlay, Overlay(_RENDER.overlay), "--overlay",
                    help="debug: draw what drives the picture along the bottom: the ten parameter curves, the onset "
                    "envelope with the pulse and loudness gain, and a tick on every beat."),)
+TITLES = (
+    _option("title", Optional[str], None, "--title", metavar="auto|TEXT", show_default=False,
+            help="Write the song's title over the video: auto reads its tags (else the file's name)."),
+    _option("artist", Optional[str], None, "--artist", metavar="auto|TEXT", show_default=False,
+            help="Write the artist under the title: auto reads the song's tags."),
+    _option("cover", Optional[str], None, "--cover", metavar="auto|IMAGE", show_default=False,
+            help="Show cover art beside the title: auto takes the art the song carries, or give a PNG, JPEG or "
+            "WebP file."),
+    _option("logo", Optional[Path], None, "--logo", metavar="IMAGE", show_default=False,
+            help="Show an image (PNG with transparency, say) in a corner, at its --logo-position."),
+    _option("logo_position", Corner, Corner(_TITLES.logo_position), "--logo-position"),
+    _option("text_style", TextStyle, TextStyle(_TITLES.style), "--text-style",
+            help="card: cover, title and artist on a plate, low on the left; intro: large and centred for the "
+            "first 4 s, then fading out; minimal: title and artist high on the left, no plate."),
+)
 CLIP = (
     _option("start", float, _RENDER.start, "--start", help="Use the song from this many seconds in (cut before decoding)."),
     _option("duration", Optional[float], _RENDER.duration, "--duration",
@@ -174,11 +193,17 @@ def render_config(o: dict) -> RenderConfig:
     mapping = MappingConfig(**{k: getattr(o[k], "value", o[k])
                                for k in ("scaler", "scaling", "order", "fit") if k in o},
                             method=Method(o.get("mapping", _MAPPING.method)).value)
+    titles = _TITLES
+    if "text_style" in o:
+        logo = o["logo"]
+        titles = TitleConfig(title=o["title"], artist=o["artist"], cover=o["cover"],
+                             logo=None if logo is None else str(logo), logo_position=Corner(o["logo_position"]).value,
+                             style=TextStyle(o["text_style"]).value)
     return RenderConfig(
         model=o.get("model", _RENDER.model), layer=o.get("layer", _RENDER.layer), scene=o.get("scene", _RENDER.scene),
         seed=o.get("seed", _RENDER.seed), device=Device(o.get("device", _RENDER.device)).value, video=video,
         encoder=encoder, timeline=timeline, mapping=mapping, start=o.get("start", _RENDER.start),
-        duration=o.get("duration", _RENDER.duration), overlay=Overlay(o.get("overlay", _RENDER.overlay)).value,
+        duration=o.get("duration", _RENDER.duration), overlay=Overlay(o.get("overlay", _RENDER.overlay)).value, titles=titles,
     )
 
 
@@ -305,14 +330,13 @@ def settings_from_files(ctx: typer.Context, kwargs: dict) -> dict:
         _apply(ctx, kwargs, _read_toml(config), str(config), keyed, taken)
     if like is not None:
         from .errors import InputError
-        from .provenance import SONG_OWN, read
+        from .provenance import look, read
 
         try:
             rec = read(like)
         except InputError as e:
             raise ConfigError(str(e)) from None
-        chosen = {k: v for k, v in rec["settings"].items() if k not in SONG_OWN}
-        _apply(ctx, kwargs, chosen, str(like), keyed, taken, unknown_ok=True)
+        _apply(ctx, kwargs, look(rec), str(like), keyed, taken, unknown_ok=True)
     fmt = kwargs.pop("format", None)
     if fmt is not None:
         _apply(ctx, kwargs, FORMATS[Format(fmt).value], f"--format {Format(fmt).value}", keyed, taken, unknown_ok=True)

@@ -217,10 +217,12 @@ def render_file(
     Equivalent to one `Renderer(config).render(...)`."""
     from .files import default_output
     from .render.encoder import container, default_suffix, resolve_encoder
+    from .render.titles import check_images
 
     t0 = time.perf_counter()
     # what is wrong with the files, the output or the encoder is said before any model loads
     inputs = check_inputs(audio, config.model, config.layer, config.mapping.fit, config.scene)
+    inputs += check_images(config.titles)
     codec = config.encoder.video_codec
     requested = Path(output) if output is not None else default_output(audio, default_suffix(codec))
     output_file(requested, overwrite=overwrite, inputs=inputs)
@@ -257,8 +259,9 @@ def scene_sheet(
     """A contact sheet of a scene driven by the fixed parameter sweep (no audio, no model),
     drawn on `ctx`."""
     from .motion import steady
-    from .render.sheet import grid, label, write_png
+    from .render.sheet import grid, write_png
     from .render.stills import STEP_FPS, cell_size, evenly_spread, parameter_sweep, render_stills
+    from .render.text import label
     from .scenes.registry import load_scene
 
     output = output_file(output, overwrite=True, what="image")  # a sheet is remade on purpose; never a device
@@ -269,5 +272,5 @@ def scene_sheet(
     stills = render_stills(ctx, scene, steady(parameter_sweep(n_frames, STEP_FPS), Fraction(STEP_FPS)), picks, csize,
                            seed)
     for img, f in zip(stills, picks):
-        label(img, f"{f / STEP_FPS:.1f}s", scale=2)
+        label(img, f"{f / STEP_FPS:.1f}s", max(14, csize[0] // 20))
     return write_png(output, grid(stills, columns, title=f"{scene.name}: {scene.description}"))

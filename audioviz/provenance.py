@@ -2,7 +2,9 @@
 read back by `render --like`, and the per-frame sidecar (`--sidecar`).
 
 The settings are keyed by the command line's option names (`x264-params`, `no-interpolate`),
-so that a record, a `--config` file and the command line speak the same language.
+so that a record, a `--config` file and the command line speak the same language. A
+comparison's record (`audioviz compare`) lists its tiles, each with what a render's record
+says of its model, and holds the settings the tiles share under `compare`'s option names.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 
@@ -19,11 +20,17 @@ import numpy as np
 from . import __version__, ffmpeg
 from .config import RenderConfig
 from .errors import InputError
+from .tags import ffmetadata_value
 
 # the key audioviz's record sits under in the video's JSON comment
 KEY = "audioviz"
-# what a record names that is the song's own, not a look: --like leaves them to the new song
+# what a record names that is the song's own, not a look: --like leaves them to the new song,
+# and the words and cover too where they were given, not read from the song (auto)
 SONG_OWN = ("start", "duration")
+SONG_WORDS = ("title", "artist", "cover")
+TITLES = (*SONG_WORDS, "logo", "logo-position", "text-style")
+# what each tile of a comparison has of its own; a comparison draws no overlay and no titles
+TILE_OWN = ("model", "layer", "scene", "mapping", "overlay", *TITLES)
 
 
 def settings(config: RenderConfig) -> dict:
@@ -36,6 +43,8 @@ def settings(config: RenderConfig) -> dict:
         "smoothing": t.smoothing, "no-interpolate": not t.interpolate, "hop": t.hop, "pulse": t.pulse,
         "energy": t.energy, "codec": e.video_codec, "crf": e.crf, "preset": e.preset, "x264-params": e.x264_params,
         "overlay": c.overlay, "start": c.start, "duration": c.duration,
+        "title": c.titles.title, "artist": c.titles.artist, "cover": c.titles.cover, "logo": c.titles.logo,
+        "logo-position": c.titles.logo_position, "text-style": c.titles.style,
     }
 
 
@@ -46,32 +55,28 @@ def record(config: RenderConfig, layer: str, model_digest: str, encoder: str) ->
             "encoder": encoder, "settings": {k: v for k, v in settings(config).items() if v is not None}}
 
 
+def compare_record(config: RenderConfig, tiles: list[dict], layout: str, tile: str, encoder: str) -> dict:
+    """What a comparison video carries: the audioviz that made it, its `tiles` (each its label,
+    model by name and digest, layer, mapping and scene, in grid order), the encoder that ran, and
+    the settings every tile shares, with the grid's `layout` and `tile` size."""
+    shared = {k: v for k, v in settings(config).items() if k not in TILE_OWN and v is not None}
+    return {KEY: __version__, "encoder": encoder, "tiles": tiles,
+            "settings": {**shared, "layout": layout, "tile-size": tile}}
+
+
+def look(rec: dict) -> dict:
+    """The settings of a record that another song takes with `--like`."""
+    return {k: v for k, v in rec["settings"].items()
+            if k not in SONG_OWN and not (k in SONG_WORDS and v != "auto")}
+
+
 def comment(rec: dict) -> str:
     return json.dumps(rec, separators=(",", ":"), sort_keys=True)
 
 
-def _ffmetadata_value(text: str, key: str) -> str | None:
-    """`key`'s value in ffmpeg's ffmetadata output, its escapes undone (a backslash before
-    = ; # \\ or a newline that belongs to the value)."""
-    m = re.search(rf"^{re.escape(key)}=", text, re.MULTILINE | re.IGNORECASE)
-    if m is None:
-        return None
-    out, escaped = [], False
-    for ch in text[m.end():]:
-        if escaped:
-            out.append(ch)
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch == "\n":
-            break
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def read(video: str | os.PathLike) -> dict:
-    """The record a video audioviz wrote carries; InputError for a file that has none."""
+def read_record(video: str | os.PathLike) -> dict:
+    """The record a video audioviz wrote carries, a render's or a comparison's; InputError for
+    a file that has none."""
     path = Path(video)
     if not path.is_file():
         raise InputError(f"{path}: no such video")
@@ -79,7 +84,7 @@ def read(video: str | os.PathLike) -> dict:
                           "-i", "file:" + str(path.absolute()), "-f", "ffmetadata", "-"],
                          capture_output=True, timeout=60)
     text = run.stdout.decode("utf-8", "replace")
-    value = _ffmetadata_value(text, "comment") if run.returncode == 0 else None
+    value = ffmetadata_value(text, "comment") if run.returncode == 0 else None
     try:
         rec = json.loads(value) if value else None
     except json.JSONDecodeError:
@@ -87,6 +92,16 @@ def read(video: str | os.PathLike) -> dict:
     if not isinstance(rec, dict) or KEY not in rec or not isinstance(rec.get("settings"), dict):
         why = "ffmpeg cannot read it" if run.returncode else "it carries no audioviz settings"
         raise InputError(f"{path}: {why}; --like takes a video that audioviz made")
+    return rec
+
+
+def read(video: str | os.PathLike) -> dict:
+    """The record of a video `audioviz render` made, whose settings --like takes; InputError for
+    a file that has none, and for a comparison, which shows several looks rather than one."""
+    rec = read_record(video)
+    if "tiles" in rec:
+        raise InputError(f"{video}: is a comparison (`audioviz compare`), not a render; --like takes the "
+                         "settings of a video that `audioviz render` made")
     return rec
 
 

@@ -205,6 +205,7 @@ class Renderer:
             side = sidecar_path(requested, sidecar)
             side = output_file(side, overwrite=overwrite, what="sidecar")
         encoder = self.encoder
+        titles = self._titles(audio)
         track = self.listener.decode(audio, progress)
         encoder = replace(encoder, audio_start=c.start, audio_nonfinite=track.nonfinite)
         t_decode = time.perf_counter()
@@ -216,10 +217,10 @@ class Renderer:
         motion = frame_motion(params.values, feats, rhythm, c.video.fps, c.timeline, self.scene_cls)
         t_map = time.perf_counter()
         fmt = frame_format(self.ctx, c.video.size, pix_fmt="rgb24" if sequence else CODECS[codec].pix_fmt)
-        overlay = self._overlay(motion, rhythm)
-        source = SceneFrames(self.ctx, self.scene_cls(), motion, c.video.size, c.seed, fmt, overlay)
-        # the overlay's band scrolls with the music: the sync score is the scene's alone
-        meter = ChangeMeter(c.video.size, fmt, below=overlay.band if overlay is not None else 0)
+        overlays = self._overlays(motion, rhythm, titles)
+        source = SceneFrames(self.ctx, self.scene_cls(), motion, c.video.size, c.seed, fmt, overlays)
+        # the debug band scrolls with the music: the sync score is the scene's alone
+        meter = ChangeMeter(c.video.size, fmt, below=max((o.band for o in overlays), default=0))
         extractor = self.listener.extractor
         made = provenance.record(c, extractor.layer, extractor.features_id, encoder.codec)
         encoder = replace(encoder, comment=provenance.comment(made))
@@ -229,7 +230,7 @@ class Renderer:
                                publish=publish)
         finally:
             source.release()
-            if overlay is not None:
+            for overlay in overlays:
                 overlay.release()
         if side is not None:
             with atomic_write(side, "sidecar") as tmp:
@@ -248,13 +249,36 @@ class Renderer:
             sync=sync_score(meter.values(), fps, rhythm).as_dict(),
         )
 
-    def _overlay(self, motion: Motion, rhythm: Rhythm):
-        if self.config.overlay == "none":
+    def _titles(self, audio: str | os.PathLike):
+        """The song's titles, cover and logo (config.titles), None where none are asked for."""
+        if not self.config.titles.drawn:
             return None
-        from .render.overlay import DebugOverlay
+        from .render.titles import resolve
 
+        return resolve(self.config.titles, audio)
+
+    def _overlays(self, motion: Motion, rhythm: Rhythm, titles) -> list:
+        """What is drawn over the scene: the debug band, then the titles above it."""
         c = self.config
-        return DebugOverlay(self.ctx, c.video.size, motion, rhythm, c.video.fps, self.scene_cls.param_names())
+        out = []
+        try:
+            if c.overlay == "debug":
+                from .render.overlay import DebugOverlay
+
+                out.append(DebugOverlay(self.ctx, c.video.size, motion, rhythm, c.video.fps,
+                                        self.scene_cls.param_names()))
+            if titles is not None and not titles.empty:
+                from .render.titles import TitleOverlay, layout
+
+                t = c.titles
+                elements = layout(titles, t.style, c.video.size, t.logo_position,
+                                  bottom=out[0].band if out else 0)
+                out.append(TitleOverlay(self.ctx, c.video.size, elements, c.video.fps))
+        except BaseException:
+            for overlay in out:
+                overlay.release()
+            raise
+        return out
 
     def motion_summary(self, rhythm: Rhythm) -> dict:
         """The motion settings used and what the rhythm analysis heard, for --json and reports."""
@@ -267,8 +291,9 @@ class Renderer:
                 rows: int = 3, cell: int = 480, overwrite: bool = False, progress: bool = False) -> PreviewResult:
         """A contact sheet of `audio` at `output` (default ./<name>-preview.png): columns x
         rows frames spread over the song, each labelled with its time; no video is encoded."""
-        from .render.sheet import grid, label, mmss, write_png
+        from .render.sheet import grid, mmss, write_png
         from .render.stills import cell_size, evenly_spread, render_stills, step_fps
+        from .render.text import label
 
         c = self.config
         t0 = time.perf_counter()
@@ -285,8 +310,8 @@ class Renderer:
         size = cell_size(c.video.size, cell)
         stills = render_stills(self.ctx, self.scene_cls(), motion, picks, size, c.seed)
         for img, f in zip(stills, picks):  # labelled with the time in the song, whatever part of it is shown
-            label(img, mmss(c.start + f / fps), scale=max(2, size[0] // 240))
-        title = (f"{Path(audio).name}   scene {self.scene_cls.name}   model {self.listener.extractor.title}   "
+            label(img, mmss(c.start + f / fps), max(14, size[0] // 20))
+        title = (f"{Path(audio).name} · scene {self.scene_cls.name} · model {self.listener.extractor.title} · "
                  f"mapping {params.mapping['method']}")
         write_png(target, grid(stills, columns, title=title))
         return PreviewResult(str(requested), len(stills), f"{size[0]}x{size[1]}",

@@ -8,7 +8,9 @@ import pytest
 from media import audio_seconds, frames, video_stream
 from typer.testing import CliRunner
 
+from audioviz import __version__, provenance
 from audioviz.cli import app
+from audioviz.extract.registry import load_model
 
 runner = CliRunner()
 
@@ -35,7 +37,7 @@ def test_three_tiles_in_one_video_with_the_song(tmp_path, song, tiny_model):
         assert np.abs(tiles[a] - tiles[b]).mean() > 10
     for t in tiles:
         assert np.abs(t[5] - t[-5]).mean() > 1  # each moves with the music
-        band = t[:, 1:8, 2:60]  # the label: white capitals on a dark band, at the top left
+        band = t[:, 2:16, 2:60]  # the label: white letters on a dark band, at the top left
         assert (band.min(axis=-1) > 200).any(axis=(1, 2)).all() and np.median(band) < 90
     empty = f[:, 58:, 100:]  # the fourth cell: background and the song's name
     assert np.median(empty) < 30 and (empty > 150).any()
@@ -53,6 +55,17 @@ def test_layout_and_mappings(tmp_path, song, tiny_model):
     f = frames(out, 80, 80).astype(int)
     assert f[:, :, :6].max() < 40 and f[:, :, -6:].max() < 40  # the 64x76 grid in the middle, dark around
     assert f[:, 4:38, 10:70].mean() > 40
+    # the video says how it was made: each tile as a render's record says it, and what they share
+    rec = provenance.read_record(out)
+    digest = load_model(tiny_model, "cpu").features_id
+    assert rec["audioviz"] == __version__ and rec["encoder"] == "libx264" and len(digest) > 8
+    assert rec["tiles"] == [
+        {"label": f"tiny / {m} / bar", "model": str(tiny_model), "model_digest": digest, "layer": "code", "mapping": m,
+         "scene": "bar"} for m in ("raw", "pca")]
+    s = rec["settings"]
+    assert (s["size"], s["fps"], s["layout"], s["tile-size"], s["codec"], s["crf"], s["seed"], s["start"]) == \
+        ("80x80", "5", "1x2", "64x36", "h264", 20, 0, 0.0)
+    assert not {"model", "layer", "scene", "mapping", "overlay", "duration"} & set(s)
 
 
 @pytest.mark.parametrize("args,message", [

@@ -318,7 +318,7 @@ def test_a_contact_sheet_is_a_png_by_name_too(tmp_path, clip, tiny_model):
 
 
 @pytest.mark.parametrize("args,line", [
-    (["render", "--foo"], "error: No such option: --foo (Possible options: --format, --fps, --hop); see `audioviz render --help`"),
+    (["render", "--foo"], "error: No such option: --foo (Possible options: --format, --hop, --logo); see `audioviz render --help`"),
     (["render"], "error: Missing argument 'AUDIO'; see `audioviz render --help`"),
     (["rendr"], "error: No such command 'rendr'. Did you mean 'render'?; see `audioviz --help`"),
 ])

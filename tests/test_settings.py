@@ -44,7 +44,7 @@ def test_save_config_then_config_renders_the_same_video(tmp_path, song, tiny_mod
 
 
 @pytest.mark.parametrize("text, message", [
-    ('scene = "bar"\nsise = "1x1"\n', "unknown key 'sise'; render takes codec, crf, device"),
+    ('scene = "bar"\nsise = "1x1"\n', "unknown key 'sise'; render takes artist, codec, cover, crf, device"),
     ("pulse = 3\n", "key 'pulse': "),
     ('codec = "mpeg2"\n', "key 'codec': "),
     ("scene = [1, 2]\n", "key 'scene' must be one value, not list"),
@@ -104,6 +104,20 @@ def test_like_renders_a_new_song_with_an_old_videos_settings(tmp_path, song, oth
     r = cli("render", other_song, "-o", tmp_path / "x.mp4", "--like", plain)
     assert r.exit_code == 1
     assert one_error_line(r.stderr) == f"error: {plain}: it carries no audioviz settings; --like takes a video that audioviz made"
+
+
+def test_like_refuses_a_comparison_in_one_line(tmp_path, song, other_song, tiny_model):
+    cmp = tmp_path / "cmp.mp4"
+    r = cli("compare", song, "-o", cmp, "--models", tiny_model, "--scenes", "bar,real", "--tile-size", "32x18",
+            "--fps", "5", "--duration", "1", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    assert [t["scene"] for t in provenance.read_record(cmp)["tiles"]] == ["bar", "real"]
+    # its tiles are several looks, and its size the whole grid's: no one render is "like" it
+    r = cli("render", other_song, "-o", tmp_path / "x.mp4", "--like", cmp)
+    assert r.exit_code == 1
+    assert one_error_line(r.stderr) == (f"error: {cmp}: is a comparison (`audioviz compare`), not a render; --like "
+                                        "takes the settings of a video that `audioviz render` made")
+    assert not (tmp_path / "x.mp4").exists()
 
 
 @pytest.mark.parametrize("kind", ["csv", "json"])

@@ -51,14 +51,14 @@ class FrameSource(Protocol):
 
 class SceneFrames:
     """`scene` set up on `ctx` at `size` and driven by `motion`, one frame per frame of it,
-    into a target read back as `fmt` (render/target.py `frame_format`). `overlay`: drawn over
-    each frame (render/overlay.py)."""
+    into a target read back as `fmt` (render/target.py `frame_format`). `overlays`: drawn over
+    each frame, in order (render/overlay.py, render/titles.py)."""
 
     pixel_buffers = True
 
     def __init__(self, ctx, scene: Scene, motion: Motion, size: tuple[int, int], seed: int = 0,
-                 fmt: str = RGBA, overlay=None):
-        self.ctx, self.scene, self.size, self.motion, self.overlay = ctx, scene, size, motion, overlay
+                 fmt: str = RGBA, overlays=()):
+        self.ctx, self.scene, self.size, self.motion, self.overlays = ctx, scene, size, motion, tuple(overlays)
         self.n_frames = len(motion)
         self.target = Target(ctx, size, fmt)
         self.frame_format, self.frame_bytes = fmt, self.target.frame_bytes
@@ -72,8 +72,8 @@ class SceneFrames:
     def draw(self, f: int) -> None:
         self.target.use()
         self.motion.draw(self.scene, f)
-        if self.overlay is not None:
-            self.overlay.draw(f)
+        for overlay in self.overlays:
+            overlay.draw(f)
 
     def read_into(self, buf) -> None:
         self.target.read_into(buf)

@@ -5,7 +5,7 @@ with `gl_FragCoord` and `u_resolution` (a viewport offset into one shared frameb
 move them off their tile). All tiles are drawn first and read back after, so the software
 rasteriser works on one tile while the next is submitted; the frame is composed in numpy into
 the encoder's buffer (GL's bottom-up rows, flipped by ffmpeg as for every video), and the
-labels, which never change, are applied from masks made once.
+labels, which never change, are applied from coverage made once.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from ..config import VideoConfig
 from ..errors import ConfigError
 from ..motion import Motion
 from ..scenes.base import Scene
-from .sheet import draw_text, text_size
 from .target import Target
+from .text import fitted, line, paste
 
 GAP = 4  # pixels between tiles (even, so the frame stays even)
 BACKGROUND = (16, 16, 20)
@@ -110,31 +110,29 @@ class Tile:
     label: str = ""
 
 
-def label_scale(tile: tuple[int, int]) -> int:
-    """Font pixels per glyph pixel for a tile's labels: 14-pixel capitals on the tiles of a
-    1280x720 comparison, more on bigger tiles, 7 on thumbnails."""
-    return 1 if tile[0] < 200 else max(2, min(4, tile[0] // 320))
+def label_px(tile: tuple[int, int]) -> int:
+    """The labels' font size: 16 pixels on the tiles of a 1280x720 comparison, more on bigger
+    tiles, 11 on thumbnails."""
+    return 11 if tile[0] < 200 else max(14, min(32, tile[0] // 20))
 
 
 class _Label:
-    """A label's dark band and its text as a mask, made once; applied to every frame."""
+    """A label's dark band and its text's coverage, made once; applied to every frame."""
 
-    def __init__(self, text: str, x: int, y: int, width: int, scale: int):
-        fits = max(1, (width - 4 * scale) // (6 * scale))
-        if len(text) > fits:
-            text = text[: max(1, fits - 2)] + ".."
-        tw, th = text_size(text, scale)
-        pad = 2 * scale
+    def __init__(self, text: str, x: int, y: int, width: int, px: int):
+        pad = max(2, px // 4)
+        text, px = fitted(text, px, width - 2 * pad)
+        ink = line(text, px)
+        th, tw = ink.shape
         self.box = (y, y + th + 2 * pad, x, x + min(width, tw + 2 * pad))
-        ink = np.zeros((self.box[1] - y, self.box[3] - x, 3), np.uint8)
-        draw_text(ink, pad, pad, text, scale)
-        self.mask = ink[..., 0] > 0
+        self.coverage = np.zeros((self.box[1] - y, self.box[3] - x), np.float32)
+        self.coverage[pad:pad + th, pad:pad + tw] = ink[:, : self.box[3] - x - pad]
 
     def apply(self, top_down: np.ndarray) -> None:
         y0, y1, x0, x1 = self.box
         band = top_down[y0:y1, x0:x1, :3]
         band[...] = (band.astype(np.uint16) * 2 // 7).astype(np.uint8)
-        band[self.mask] = 255
+        paste(band, self.coverage, 0, 0)
 
 
 class GridFrames:
@@ -166,8 +164,8 @@ class GridFrames:
             raise
         self._pixels = bytearray(tw * th * 4)
         self._tile_view = np.frombuffer(self._pixels, np.uint8).reshape(th, tw, 4)
-        scale = label_scale(layout.tile)
-        self.labels = [_Label(t.label, *layout.origin(i), tw, scale) if t.label else None for i, t in enumerate(tiles)]
+        px = label_px(layout.tile)
+        self.labels = [_Label(t.label, *layout.origin(i), tw, px) if t.label else None for i, t in enumerate(tiles)]
         # the gaps, margins and empty cells, once; the song's name goes in the first empty cell,
         # or else in the margin above the grid when there is one
         W, H = self.size
@@ -175,18 +173,17 @@ class GridFrames:
         self.background[:] = (*BACKGROUND, 255)
         top = (H - layout.grid_size[1]) // 2
         if caption and len(tiles) < layout.cells:
-            self._caption(caption, *layout.origin(len(tiles)), tw, th, 2 * scale)
-        elif caption and top >= 7 * scale + 8:
-            self._caption(caption, 0, 0, W, top, 2 * scale)
+            self._caption(caption, *layout.origin(len(tiles)), tw, th, 2 * px)
+        elif caption and top >= px + 8:
+            self._caption(caption, 0, 0, W, top, 2 * px)
 
-    def _caption(self, text: str, x: int, y: int, w: int, h: int, scale: int) -> None:
-        """`text` centred in the box at (x, y) of w x h, as large as fits up to `scale`."""
-        while scale > 1 and (text_size(text, scale)[0] > w - 8 * scale or 7 * scale > h - 8):
-            scale -= 1
-        cap = _Label(text, 0, 0, w, scale)
-        ch, cw = cap.mask.shape
-        y0, x0 = y + max(0, (h - ch) // 2), x + max(0, (w - cw) // 2)
-        self.background[::-1][y0:y0 + ch, x0:x0 + cw, :3][cap.mask] = (200, 200, 205)
+    def _caption(self, text: str, x: int, y: int, w: int, h: int, px: int) -> None:
+        """`text` centred in the box at (x, y) of w x h, as large as fits up to `px`."""
+        px = max(6, min(px, (h - 8) * 4 // 5))  # a line is about 1.2 of its size high
+        text, px = fitted(text, px, w - 16, smallest=min(px, 11))
+        ink = line(text, px)
+        ch, cw = ink.shape
+        paste(self.background[::-1], ink, x + max(0, (w - cw) // 2), y + max(0, (h - ch) // 2), (200, 200, 205))
 
     def draw(self, f: int) -> None:
         for tile, target in zip(self.tiles, self.targets):

@@ -15,7 +15,7 @@ import numpy as np
 from ..mapping.timeline import frame_times
 from ..motion import Motion
 from ..rhythm import Rhythm, frame_of
-from .sheet import draw_text, text_size
+from .text import line, width_of
 
 BAND = 0.24  # of the frame's height
 PLAYHEAD = 0.75  # across the band: the past to its left, what is about to come to its right
@@ -137,21 +137,20 @@ def legend(names: tuple[str, ...], height: int, width: int) -> np.ndarray:
     words = [(n, PALETTE[i]) for i, n in enumerate(names)] + [
         ("| pulse", PALETTE[10]), ("gain", PALETTE[11]), ("onsets", PALETTE[12]), ("beats", (1, 1, 1))]
 
-    def line_width(scale: int) -> int:
-        return sum(text_size(n, scale)[0] + 6 * scale for n, _ in words)
+    def line_width(px: int) -> float:
+        return sum(width_of(n, px) for n, _ in words) + px * len(words)
 
-    scale = max(1, height // 360)
-    while scale > 1 and line_width(scale) > width:
-        scale -= 1
-    gap = 6 * scale
-    w = line_width(scale)
-    img = np.zeros((7 * scale, w, 3), np.uint8)
+    px = max(10, height // 45)
+    while px > 9 and line_width(px) > width:
+        px -= 1
+    inks = [(line(n, px), colour) for n, colour in words]
+    img = np.zeros((inks[0][0].shape[0], sum(ink.shape[1] + px for ink, _ in inks), 4), np.uint8)
     x = 0
-    for name, colour in words:
-        draw_text(img, x, 0, name, scale, tuple(int(255 * c) for c in colour))
-        x += text_size(name, scale)[0] + gap
-    alpha = (img.max(axis=2) > 0).astype(np.uint8) * 255
-    return np.concatenate([img, alpha[..., None]], axis=2)[:, :width]
+    for ink, colour in inks:  # straight alpha: the band blends the legend by it
+        img[:, x:x + ink.shape[1], :3] = [int(255 * c) for c in colour]
+        img[:, x:x + ink.shape[1], 3] = np.round(ink * 255)
+        x += ink.shape[1] + px
+    return img[:, :width]
 
 
 class DebugOverlay:
@@ -186,7 +185,7 @@ class DebugOverlay:
         text = legend(names, h, w - 2 * pad)
         th, tw = text.shape[:2]
         self.text = self._made(ctx.texture((tw, th), 4, np.ascontiguousarray(text).tobytes()))
-        self.text.filter = moderngl.NEAREST, moderngl.NEAREST
+        self.text.filter = moderngl.NEAREST, moderngl.NEAREST  # drawn pixel for pixel
         self.legend = self._made(ctx.program(vertex_shader=_LEGEND_VERTEX, fragment_shader=_LEGEND_FRAGMENT))
         x0, y1 = pad, band - pad
         self.legend["u_rect"].value = (2 * x0 / w - 1, 2 * (y1 - th) / h - 1, 2 * (x0 + tw) / w - 1, 2 * y1 / h - 1)
