@@ -9,6 +9,8 @@ import numpy as np
 from .base import Param, Scene, Uniforms, shader_source
 from .camera import fit_distance, gl_bytes, look_at, perspective
 
+WIDE = 16 / 9  # the aspect ratio the scene is composed for; taller frames stretch the bars
+
 # (normal, u axis, v axis) per face, with u x v = normal so every face winds counter-clockwise
 _FACES = (
     ((1, 0, 0), (0, 0, -1), (0, 1, 0)),
@@ -47,8 +49,12 @@ class BarScene(Scene):
         self.ctx = ctx
         w, h = size
         self.aspect = w / h
+        # The row always spans the width, so a frame taller than 16:9 would leave its top and
+        # bottom empty: there the bars (and where the camera aims) stretch upwards by as much as
+        # the frame is taller, and the bars fill the same share of the height as in 16:9.
+        self.stretch = max(1.0, WIDE / self.aspect)
         # stand back far enough that the whole row (and its tallest bar) fits any aspect ratio
-        self.distance = fit_distance(self.fovy, self.aspect, 6.0, 2.6) * 1.02
+        self.distance = fit_distance(self.fovy, self.aspect, 6.0, 2.6 * self.stretch) * 1.02
         self.tan = (math.tan(self.fovy / 2) * self.aspect, math.tan(self.fovy / 2))
         self.proj = perspective(self.fovy, self.aspect, 0.1, 200.0)
         self.sway_phase = (seed % 997) / 997 * 2 * math.pi
@@ -72,13 +78,14 @@ class BarScene(Scene):
         self.floor["u_tan"].value = self.tan
         for p in (self.mirror, self.bars):
             p["u_px_world"].value = 2 * math.tan(self.fovy / 2) / h
+            p["u_stretch"].value = self.stretch
 
     def _camera(self, t: float):
         # a slow sway keeps the picture alive without distracting from the bars
         a = 0.16 * math.sin(2 * math.pi * t / 29.0 + self.sway_phase)
         r = self.distance
         eye = np.array([r * math.sin(a), 0.42 * r, r * math.cos(a)])
-        view = look_at(eye, (0.0, 1.25, 0.0))
+        view = look_at(eye, (0.0, 1.25 * self.stretch, 0.0))
         return eye, view
 
     def draw(self, t, dt, values):

@@ -39,7 +39,12 @@ from .camera import gl_bytes, look_at, perspective
 N_GROUPS = 6
 PER_GROUP = 10               # one crystal on the group's axis, then rings of 3 and 6 around it
 SPEED = (0.004, 0.09)        # revolutions per second about each axis, at parameter 0 and 1
-SIZE = (0.5, 1.0)            # a group's scale at size 0 and 1; the picture is framed for 1
+SIZE = (0.5, 1.0)            # a group's scale at size 0 and 1
+# The picture is framed so that the set, its groups at middle size, fits the frame in this
+# share of the ways it can turn (it seldom spans its bounding sphere): it fills the frame's
+# narrower side, and larger groups, or any on a hit, reach past its edges.
+FRAMED_SIZE = 0.5
+FRAMED_SHARE = 75            # percent
 
 # Layout, in set units (the farthest tip lies about 1.5 from the centre)
 ROOT_DISTANCE = 0.4          # from the centre to each group's root: a gap keeps the groups apart
@@ -179,9 +184,29 @@ def grown(seed: int):
     return (*arrays, rng.bit_generator.state)
 
 
-def reach(roots: np.ndarray, rows: np.ndarray) -> float:
-    """How far the farthest crystal tip lies from the centre with every group at full size."""
-    return float(np.linalg.norm(rows[:, :3] + roots[rows[:, 3].astype(int)], axis=1).max())
+def random_rotations(rng: np.random.Generator, n: int) -> np.ndarray:
+    """(n, 3, 3) rotations, uniform over all orientations (from unit quaternions)."""
+    q = rng.normal(size=(4, n))
+    w, x, y, z = q / np.linalg.norm(q, axis=0)
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], axis=-1),
+        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], axis=-1),
+        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1),
+    ], axis=1)
+
+
+def framing_distance(roots: np.ndarray, rows: np.ndarray, tan_x: float, tan_y: float) -> float:
+    """How far back the eye must stand, on +z looking at the centre, for the set at
+    FRAMED_SIZE to fit the frame in FRAMED_SHARE percent of its orientations."""
+    scale = SIZE[0] + (SIZE[1] - SIZE[0]) * FRAMED_SIZE
+    corners = np.unique(rows[:, :4], axis=0)  # each facet repeats the corners it shares
+    points = scale * corners[:, :3] + roots[corners[:, 3].astype(int)]
+    turns = random_rotations(np.random.default_rng(0), 256)
+    turned = points @ turns.transpose(0, 2, 1)  # (256, n, 3): the set in each orientation
+    # a point at depth d - z is in the frame while |x| / (d - z) <= tan_x and the same for y
+    x, y, z = turned[..., 0], turned[..., 1], turned[..., 2]
+    needed = (z + np.maximum(np.abs(x) / tan_x, np.abs(y) / tan_y)).max(axis=1)
+    return float(np.percentile(needed, FRAMED_SHARE))
 
 
 def rotation(ax: float, ay: float, az: float) -> np.ndarray:
@@ -228,10 +253,9 @@ class CrystalsScene(Scene):
         rng = np.random.default_rng()
         rng.bit_generator.state = after  # the star field draws on from where the crystals stopped
 
-        # far enough that the whole set fits the narrower side, whichever way it has turned
         tan_y = math.tan(FOVY / 2)
         tan_x = tan_y * w / h
-        distance = reach(roots, rows) / math.sin(math.atan(min(tan_x, tan_y)))
+        distance = framing_distance(roots, rows, tan_x, tan_y)
         eye = np.array([0.0, 0.0, distance])
         proj = perspective(FOVY, w / h, distance - 2.5, distance + 2.5)
         view_proj = gl_bytes(proj @ look_at(eye, (0.0, 0.0, 0.0)))

@@ -47,17 +47,22 @@ HOT = (-0.3, 0.2)  # saturation and lightness change at full positive tint: pale
 STAR_PALETTE = ((0.60, 0.45, 0.80), (0.60, 0.10, 0.85), (0.10, 0.45, 0.80))  # HSL at tint -1, 0, 1
 SKY_GRID = (20, 12)  # cells: fine enough that the clouds' glow in the fog stays round
 
-# Where the clouds' centres sit, as seen from the camera (x right, y up, z towards it), world
-# units. Staggered in depth so the fog tells near from far; spread further across a wide frame.
+# Where the clouds' centres sit: across and up, as shares of the frame's half-width and
+# half-height (a quadrant each), and towards the camera, world units (staggered in depth so the
+# fog tells near from far). The camera stands as close as lets every cloud fill its quadrant.
 LAYOUT = (
-    (-0.85, 0.50, -0.60),  # galaxy
-    (1.50, 0.80, -1.80),  # shell
-    (1.00, -0.85, 0.80),  # ring
-    (-1.40, -0.85, 0.60),  # nebula
+    (-0.5, 0.5, -0.60),  # galaxy
+    (0.5, 0.5, -1.80),  # shell
+    (0.5, -0.5, 0.80),  # ring
+    (-0.5, -0.5, 0.60),  # nebula
 )
-# At most, how much further apart the clouds stand along a frame's longer side: more in a tall
-# frame, since the layout itself is wider than it is tall.
-SPREAD = (1.3, 1.8)  # wide, tall
+# A frame longer than square would leave each round cloud's quadrant part empty: along its
+# longer side the clouds slide apart into a zigzag, by up to this share of the half-side at
+# 16:9 or 9:16. Wide: the top row slides left, the bottom one right. Tall: the left column
+# slides up, the right one down.
+ZIGZAG = 0.2
+OBLONG = 16 / 9
+FILL = 95  # percentile of a cloud's points from its centre that its quadrant must hold
 
 
 def _rows(pos, size, bright, tint) -> np.ndarray:
@@ -235,10 +240,11 @@ class PointCloudScene(Scene):
         w, h = size
         rng = np.random.default_rng(seed)
         data = [shape(rng, n) for shape, n in zip(SHAPES, POINTS)]
-        # the radius that holds all but the outermost strays
-        self.radii = [float(np.percentile(np.linalg.norm(d[:, :3], axis=1), 99.5)) for d in data]
+        distances = [np.linalg.norm(d[:, :3], axis=1) for d in data]
+        # the radius that holds all but the outermost strays: how far a cloud's glow reaches
+        self.radii = [float(np.percentile(r, 99.5)) for r in distances]
         self._frame(w, h)
-        self._layout(rng)
+        self._layout(rng, [float(np.percentile(r, FILL)) for r in distances])
 
         self.sky = self.program(ctx, shader_source("point_cloud_sky.vert"), shader_source("point_cloud_sky.frag"),
                                 names=("point_cloud_sky.vert", "point_cloud_sky.frag"))
@@ -267,28 +273,38 @@ class PointCloudScene(Scene):
         self.u_halos = self.sky["u_halos"]
 
     def _frame(self, w: int, h: int) -> None:
-        """Field of view fixed across the narrower side; the clouds spread along the longer."""
+        """Field of view fixed across the narrower side; each cloud's share of the frame."""
         aspect = w / h
         t = math.tan(FOV / 2)
         self.tan = (t * max(aspect, 1.0), t / min(aspect, 1.0))
-        self.spread = (min(max(aspect, 1.0), SPREAD[0]), min(max(1 / aspect, 1.0), SPREAD[1]))
+        zigzag = ZIGZAG * min((max(aspect, 1 / aspect) - 1.0) / (OBLONG - 1.0), 1.0)
+        if aspect >= 1.0:
+            self.places = np.array([(x - math.copysign(zigzag, y), y, z) for x, y, z in LAYOUT])
+        else:
+            self.places = np.array([(x, y - math.copysign(zigzag, x), z) for x, y, z in LAYOUT])
 
-    def _layout(self, rng) -> None:
-        """Cloud centres, spin axes and tilts, start angles; camera distance that fits them all."""
-        self.centres = np.array(LAYOUT) * (self.spread[0], self.spread[1], 1.0)
+    def _fit(self, fill_radii: list[float]) -> float:
+        """The camera's distance from the centre at which each cloud, seen from straight ahead,
+        spans its place on screen out to the frame's edge."""
+        d = 0.0
+        for (x, y, z), r in zip(self.places, fill_radii):
+            for share, tan in ((x, self.tan[0]), (y, self.tan[1])):
+                d = max(d, z + r / (tan * (1.0 - abs(share))))
+        return d
+
+    def _layout(self, rng, fill_radii: list[float]) -> None:
+        """Camera distance, cloud centres, spin axes and tilts, start angles."""
+        self.distance = self._fit(fill_radii)
+        self.fog_start = self.distance - FOG_START
+        x, y, z = self.places.T
+        depth = self.distance - z
+        self.centres = np.stack([x * depth * self.tan[0], y * depth * self.tan[1], z], axis=1)
         # spin axes: mostly up, leaning towards the camera so discs and rings show their faces
         leans = ((0.25, 1.0, 0.9), (-0.4, 1.0, 0.3), (0.3, 1.0, 0.2), (0.5, 1.0, -0.3))
         self.axes = [unit(np.array(v) + rng.normal(0, 0.08, 3)) for v in leans]
         self.tilts = [rotation(unit(np.cross((0, 1, 0), a)), math.acos(a[1])) for a in self.axes]
         self.angles = rng.uniform(0, 2 * math.pi, N_CLOUDS)
         self.sway_phase = rng.uniform(0, 2 * math.pi, 2)
-        # distance at which every cloud's bounding sphere fits, allowing for the camera's sway
-        d = 0.0
-        for c, r in zip(self.centres, self.radii):
-            for axis, tan in ((0, self.tan[0]), (1, self.tan[1])):
-                d = max(d, c[2] + (abs(c[axis]) + r) / tan)
-        self.distance = d * 1.08
-        self.fog_start = self.distance - FOG_START
 
     def _camera(self, t: float):
         # a slow drift gives the scene depth even when every cloud stands still

@@ -29,6 +29,24 @@ MAX_ELEVATION = math.radians(45)
 LIGHT = np.array([0.62, 0.48, 0.36]) / np.linalg.norm([0.62, 0.48, 0.36])
 PENUMBRA = 0.12  # real.frag's LIGHT_TAN: how fast a shadow's edge widens with distance
 SKY_GRID = (8, 6)  # cells across and up: finer changes the sky by less than 2/255
+# The camera frames the spheres as they stand with sphere_radius and sphere_distance at this
+# value, from every angle of its revolution at the middle height: at middle values they fill most
+# of the frame's narrower side, and at the largest the outer spheres reach a little past it.
+FRAMED = 0.75
+
+
+def camera_distance(tan_x: float, tan_y: float) -> float:
+    """How far from the centre the camera must revolve, level with it, for the spheres as
+    FRAMED to fit the frame from every angle."""
+    radius = RADIUS[0] + (RADIUS[1] - RADIUS[0]) * FRAMED
+    centres = DIRS * (DISTANCE[0] + (DISTANCE[1] - DISTANCE[0]) * FRAMED)
+    angle = np.linspace(0, 2 * math.pi, 72, endpoint=False)[:, None]
+    across = centres[:, 0] * np.cos(angle) - centres[:, 2] * np.sin(angle)
+    towards = centres[:, 0] * np.sin(angle) + centres[:, 2] * np.cos(angle)  # the eye
+    # a sphere at depth d - towards is in the frame while (|x| + r) / depth <= tan, across and up
+    up = np.abs(centres[:, 1]) + radius
+    needed = towards + np.maximum((np.abs(across) + radius) / tan_x, up / tan_y)
+    return float(needed.max())
 
 
 def neighbour_lists(k: int) -> np.ndarray:
@@ -86,9 +104,7 @@ class RealScene(Scene):
         w, h = size
         tan_y = math.tan(self.fovy / 2)
         tan_x = tan_y * w / h
-        # far enough that the spheres' bounding ball fits the narrower side from any angle
-        half_fov = math.atan(min(tan_x, tan_y))
-        self.camera_distance = (DISTANCE[1] + RADIUS[1]) / math.sin(half_fov) * 1.1
+        self.camera_distance = camera_distance(tan_x, tan_y)
         self.angle = (seed * 0.6180339887 % 1.0) * 2 * math.pi
 
         self.sky = self._program(ctx, "real_sky")

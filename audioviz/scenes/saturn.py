@@ -18,8 +18,9 @@ Design choices that matter:
 - Light comes from one sun: a soft terminator, the rings' shadow on the planet (per facet),
   the planet's shadow on the rings (per particle), a thin atmosphere rim and glow.
 - The sky is computed per vertex on a coarse grid; stars are sprites twinkling over seconds.
-- The camera stands far enough back for the largest rings at the strongest tilt to fit the
-  narrower side of the picture at any aspect ratio.
+- The camera stands as close as lets rings of middle radii fit the picture at every tilt, so
+  they fill it; larger ones reach past its edges. A frame taller than 16:9 rolls the whole
+  system on screen, so the rings lie along the frame's length rather than across it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ MORPH = (0.02, 0.24)          # relief amplitude, a fraction of the planet's rad
 RING_SPEED = (0.006, 0.08)    # revolutions per second of the innermost band
 RING_INNER = (1.55, 2.15)     # world units: beyond the planet's largest bulge (1.12 * (1 + 0.24))
 RING_SPAN = (0.55, 1.35)      # outer radius = inner + span, so the outer is always beyond the inner
-PARTICLE_SIZE = (0.02, 0.05)  # particle diameter, world units (about 2 to 5.5 px at 720p)
+PARTICLE_SIZE = (0.02, 0.05)  # particle diameter, world units (about 3 to 8 px at 720p)
 OSCILLATION = (0.0, 0.28)     # how far particles bob out of the ring plane, world units
 ROLL = (-4.0, 22.0)           # tilt: the axis leaning sideways on screen, degrees
 ELEVATION = (8.0, 26.0)       # tilt: the axis leaning towards the eye (rings opening up), degrees
@@ -54,7 +55,15 @@ SUN_ELEVATION, SUN_AZIMUTH = math.radians(14), math.radians(58)
 LIGHT = np.array([-math.cos(SUN_ELEVATION) * math.sin(SUN_AZIMUTH), math.sin(SUN_ELEVATION),
                   math.cos(SUN_ELEVATION) * math.cos(SUN_AZIMUTH)])
 FOVY = math.radians(30)
-MARGIN = 0.97                 # the largest rings at the strongest tilt reach this far to the edge (NDC)
+# The camera frames rings of middle radii and bobbing (every such parameter at 0.5): at the
+# strongest tilt they reach this far to the edge (NDC); larger rings reach past it.
+MARGIN = 0.97
+FRAMED = 0.5
+# Rings are far wider than tall. In a frame taller than 16:9 the whole system rolls on screen by
+# this many times the angle its diagonal turns from 16:9's, so the rings lie along the frame,
+# not across it: at 9:16, about 60 degrees.
+ROLL_TALL = 2.0
+WIDE = 16 / 9
 
 
 def lerp(lo_hi: tuple[float, float], x: float) -> float:
@@ -62,23 +71,33 @@ def lerp(lo_hi: tuple[float, float], x: float) -> float:
     return lo_hi[0] + (lo_hi[1] - lo_hi[0]) * x
 
 
-def tilt_matrix(tilt: float) -> np.ndarray:
-    """System -> view rotation for a tilt in [0, 1]: roll on screen, then lean towards the eye."""
-    roll, elevation = math.radians(lerp(ROLL, tilt)), math.radians(lerp(ELEVATION, tilt))
+def frame_roll(aspect: float) -> float:
+    """Degrees the system rolls on screen for the frame's shape: 0 at 16:9 and wider."""
+    turn = math.degrees(math.atan(1 / aspect) - math.atan(1 / WIDE))
+    return ROLL_TALL * max(turn, 0.0)
+
+
+def tilt_matrix(tilt: float, roll: float = 0.0) -> np.ndarray:
+    """System -> view rotation for a tilt in [0, 1]: roll on screen (the tilt's, plus `roll`
+    degrees), then lean towards the eye."""
+    roll = math.radians(lerp(ROLL, tilt) + roll)
+    elevation = math.radians(lerp(ELEVATION, tilt))
     cr, sr, ce, se = math.cos(roll), math.sin(roll), math.cos(elevation), math.sin(elevation)
     rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
     rx = np.array([[1, 0, 0], [0, ce, -se], [0, se, ce]])
     return rz @ rx
 
 
-def fit_distance_numeric(aspect: float) -> float:
-    """How far back the eye must stand for the largest rings, bobbing their highest, to fit
-    within MARGIN at every tilt (the near side looms larger, so the bound is found numerically)."""
-    r = RING_INNER[1] + RING_SPAN[1] + PARTICLE_SIZE[1]
+def fit_distance_numeric(aspect: float, roll: float) -> float:
+    """How far back the eye must stand for the rings framed (FRAMED), bobbing their highest,
+    to fit within MARGIN at every tilt (the near side looms larger, so the bound is found
+    numerically)."""
+    r = lerp(RING_INNER, FRAMED) + lerp(RING_SPAN, FRAMED) + lerp(PARTICLE_SIZE, FRAMED)
+    bob = lerp(OSCILLATION, FRAMED)
     a = np.linspace(0, 2 * math.pi, 181)
     ring = np.concatenate([np.stack([r * np.cos(a), np.full_like(a, y), r * np.sin(a)], axis=1)
-                           for y in (-OSCILLATION[1], OSCILLATION[1])])
-    points = np.concatenate([ring @ tilt_matrix(t).T for t in np.linspace(0, 1, 11)])
+                           for y in (-bob, bob)])
+    points = np.concatenate([ring @ tilt_matrix(t, roll).T for t in np.linspace(0, 1, 11)])
     tan_y = math.tan(FOVY / 2)
     tan_x = tan_y * aspect
     lo, hi = 1.0, 100.0
@@ -243,7 +262,8 @@ class SaturnScene(Scene):
         w, h = size
         rng = np.random.default_rng(seed)
         self.layout = RingLayout(rng)
-        self.distance = fit_distance_numeric(w / h)
+        self.roll = frame_roll(w / h)
+        self.distance = fit_distance_numeric(w / h, self.roll)
         self.centre = np.array([0.0, 0.0, -self.distance])
         self.angles = rng.uniform(0, 2 * math.pi, BANDS)  # each band's rotation, integrated
         self.spin_phase = rng.uniform(0, 2 * math.pi)
@@ -361,7 +381,7 @@ class SaturnScene(Scene):
 
         bands = self._band_radii(values)
         self._turn_rings(dt, values, bands)
-        model = tilt_matrix(values[9])
+        model = tilt_matrix(values[9], self.roll)
         self._order_particles(model)
         for name, value in self._uniform_values(t, values, model, bands).items():
             for u in self.frame_uniforms[name]:

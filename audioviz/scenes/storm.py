@@ -53,6 +53,8 @@ RAIN = (0.0, 1.0)                 # share of the drops that fall
 NIGHT = (-0.4, 0.1)               # tint: -0.4 is night, 0 a stormy day, 0.1 a brighter day
 
 # --- layout, in world units: the screen's narrower side spans 2 ----------------------------
+# Heights are for a frame no taller than wide; a taller frame scales them by its half-height,
+# so that it keeps the same proportions of deck, clouds, sky and fields instead of more sky.
 GROUND_HEIGHT = 0.36              # horizon above the bottom of the screen
 DECK = 0.42                       # base of the storm's flat cloud deck, below the screen's top
 CLOUD_BASE = 0.74                 # cloud base below the top of the screen
@@ -220,9 +222,10 @@ class StormScene(Scene):
         self.scale = min(w, h) / 2  # pixels per world unit
         self.half = (w / min(w, h), h / min(w, h))
         top = self.half[1]
-        self.horizon = -top + GROUND_HEIGHT
-        self.cloud_base = top - CLOUD_BASE
-        self.band = (top - CLOUD_BAND, top)
+        self.horizon = -top + GROUND_HEIGHT * top
+        self.deck = top - DECK * top
+        self.cloud_base = top - CLOUD_BASE * top
+        self.band = (top - CLOUD_BAND * top, top)
         self.seed = seed
         rng = np.random.default_rng(seed)
 
@@ -261,11 +264,13 @@ class StormScene(Scene):
 
     def _setup_clouds(self, ctx, rng):
         n = int(CLOUD_BLOBS[1])
+        # a tall frame's cloud band is deeper: larger blobs cover as much of it as in a wide one
+        grow = math.sqrt(self.half[1])
         # blobs wrap around off screen; low-discrepancy x spreads any leading subset of them
-        span = 2 * (self.half[0] + BLOB_REACH)
+        span = 2 * (self.half[0] + BLOB_REACH * grow)
         x0 = ((np.arange(n) * 0.6180339887 + rng.uniform()) % 1.0 - 0.5) * span
-        y0 = self.half[1] - rng.uniform(0.12, CLOUD_BASE - 0.1, n)
-        radius = rng.uniform(*BLOB_RADIUS, n)
+        y0 = self.half[1] * (1.0 - rng.uniform(0.12, CLOUD_BASE - 0.1, n))
+        radius = rng.uniform(*BLOB_RADIUS, n) * grow
         drift = rng.uniform(0.6, 1.5, n)
         rows = []
         for i in range(n):
@@ -344,7 +349,7 @@ class StormScene(Scene):
         rain["u_rain_near"].value = RAIN_LAYERS[0][1] + (0.0,)
         rain["u_rain_far"].value = RAIN_LAYERS[1][1] + (0.0,)
         # drops wrap from below the screen up into the deck
-        self.rain_span = (self.half[1] - DECK + 0.15, -self.half[1] - 0.25)
+        self.rain_span = (self.deck + 0.15, -self.half[1] - 0.25)
         reach = self.half[0] + RAIN_SLANT[1] * self.half[1] + 0.02  # any slant stays covered
         drops = []
         for layer, (density, _, _) in enumerate(RAIN_LAYERS):
@@ -471,8 +476,8 @@ class StormScene(Scene):
             "u_flash": (flash, light_x, ground, 0.0),
             "u_tornado": (tx, strength, self.spin, smoothstep(*TOUCH_DOWN, strength)),
             # the funnel hangs from just inside the deck, whose lowest swell is 0.1 lower
-            "u_tornado_y": (self.half[1] - DECK + 0.08, self.horizon - 0.1),
-            "u_deck": (self.half[1] - DECK, self.deck_drift + 0.5 * WIND * self.clock),
+            "u_tornado_y": (self.deck + 0.08, self.horizon - 0.1),
+            "u_deck": (self.deck, self.deck_drift + 0.5 * WIND * self.clock),
             "u_cloud": (lerp(CLOUD_SIZE, v[3]), lerp(CLOUD_BLOBS, v[2]), lerp(CLOUD_DETAIL, v[1]),
                         lerp(CLOUD_ISOLATION, v[4])),
             "u_drift": WIND * self.clock,

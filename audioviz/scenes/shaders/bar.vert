@@ -6,6 +6,7 @@
 uniform mat4 u_view_proj;
 uniform vec3 u_eye;
 uniform float u_px_world;    // world units per pixel at unit distance from the eye
+uniform float u_stretch;     // bars are this much taller in frames taller than 16:9 (bar.py)
 
 in vec3 in_pos;              // unit box: x, z in [-0.5, 0.5], y in [0, 1]
 in vec2 in_uv;               // corner within its face
@@ -15,7 +16,7 @@ in vec3 in_tv;
 
 out vec2 v_uv;
 out vec3 v_colour;           // this face, lit
-out float v_height;          // height above the floor
+out float v_height;          // height above the floor, unstretched
 flat out vec4 v_outline;     // 1 where an edge (u=0, u=1, v=0, v=1) is on the outline
 flat out vec3 v_edge[4];     // the lit colour of the face beyond each edge
 flat out vec3 v_rim;
@@ -52,7 +53,7 @@ vec3 lit(vec3 n, vec3 base, float value, vec3 view) {
 void main() {
     int bar = ORDER[gl_InstanceID];
     float value = clamp(u_params[bar], 0.0, 1.0);
-    vec3 half_size = 0.5 * vec3(WIDTH, bar_height(value), WIDTH);
+    vec3 half_size = 0.5 * vec3(WIDTH, u_stretch * bar_height(value), WIDTH);
     vec3 centre = vec3((float(bar) - 4.5) * SPACING, half_size.y, 0.0);
 #ifdef MIRROR
     vec3 eye = vec3(u_eye.x, -u_eye.y, u_eye.z);  // the reflection is the bars seen from below
@@ -82,7 +83,7 @@ void main() {
     v_edge[3] = lit(in_tv, base, value, view);
     // a thin rim of light along vertical edges gives the boxes their edges back in the dark
     v_rim = abs(in_normal.y) < 0.5 ? base * 0.5 : vec3(0.0);
-    v_height = p.y;
+    v_height = p.y / u_stretch;  // the shading's fades keep their share of the bar's height
 #ifdef MIRROR
     v_colour = base * (in_normal.y > 0.5 ? 0.6 : 0.24);  // reflections: plain colour, darker
     p.y = -p.y;
