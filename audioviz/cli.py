@@ -20,6 +20,7 @@ from .config import (
 )
 from .errors import AudiovizError
 from .options import (
+    ALPHA,
     CLIP,
     DEVICE,
     ENCODING,
@@ -148,8 +149,8 @@ def _progress(quiet: bool) -> bool:
 
 @app.command()
 @handles_errors
-@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, TITLES, SEED, DEVICE, ENCODING, CLIP, FORMAT, LIKE,
-       SETTINGS)
+@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, TITLES, SEED, DEVICE, ENCODING, ALPHA, CLIP, FORMAT,
+       LIKE, SETTINGS)
 def render(
     audio: AudioArg,
     config: RenderConfig,

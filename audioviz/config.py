@@ -225,6 +225,9 @@ class EncoderConfig:
     audio_nonfinite: bool = False
     # what the video carries as its comment: how it was made (provenance.py)
     comment: str = ""
+    # an alpha channel: the scene's subject over a transparent background (render/encoder.py
+    # CODECS says which codecs carry one)
+    alpha: bool = False
 
     def __post_init__(self) -> None:
         check_clip(self.audio_start)

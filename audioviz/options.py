@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -125,6 +125,10 @@ ENCODING = (
             help="Extra x264 settings, key=value:key=value; the default trades up to 10 % larger files for about a "
             "third less encoding time at the same quality; '' for the plain preset."),
 )
+ALPHA = (_option("alpha", bool, _ENCODER.alpha, "--alpha",
+                 help="Give the video an alpha channel: the scene's subject over a transparent background (no "
+                 "sky, floor or stars), in ProRes 4444 (--codec prores, .mov) or VP9 (--codec vp9, .webm), or in "
+                 "RGBA PNG images."),)
 SETTINGS = (
     _option("config", Optional[Path], None, "--config", metavar="FILE.toml", show_default=False,
             help="Take options from this TOML file (keys are the options' names: scene = \"real\", size = \"1920x1080\"); "
@@ -188,6 +192,8 @@ def render_config(o: dict) -> RenderConfig:
     if "encoder" in o:
         encoder = EncoderConfig(codec=Codec(o["encoder"]).ffmpeg, video_codec=VideoCodec(o["codec"]).value,
                                 crf=o["crf"], preset=o["preset"], x264_params=o["x264_params"])
+    if o.get("alpha"):
+        encoder = replace(encoder, alpha=True)
     timeline = TimelineConfig(interpolate=not o.get("no_interpolate", not _TIMELINE.interpolate),
                               **{k: o[k] for k in ("smoothing", "hop", "pulse", "energy") if k in o})
     mapping = MappingConfig(**{k: getattr(o[k], "value", o[k])

@@ -189,18 +189,18 @@ def render_params(
     (render/frames.py FrameTimings). An existing `output` is replaced only with `overwrite`."""
     from .motion import steady
     from .render.context import gl_context
-    from .render.encoder import CODECS, container, resolve_encoder
+    from .render.encoder import container, pix_fmt, resolve_encoder
     from .render.frames import SceneFrames, write_video
     from .render.target import frame_format
     from .scenes.registry import load_scene
 
     scene_obj = load_scene(scene)
     target = output_file(output, overwrite=overwrite, inputs=() if audio is None else (audio,))
-    container(target, encoder.video_codec)
+    container(target, encoder.video_codec, encoder.alpha)
     encoder = resolve_encoder(encoder)
     with gl_context() as ctx:
-        fmt = frame_format(ctx, video.size, pix_fmt=CODECS[encoder.video_codec].pix_fmt)
-        source = SceneFrames(ctx, scene_obj, steady(values, video.fps), video.size, seed, fmt)
+        fmt = frame_format(ctx, video.size, pix_fmt=pix_fmt(encoder))
+        source = SceneFrames(ctx, scene_obj, steady(values, video.fps), video.size, seed, fmt, alpha=encoder.alpha)
         try:
             return write_video(source, target, video, encoder, audio, progress)
         finally:
@@ -226,7 +226,7 @@ def render_file(
     codec = config.encoder.video_codec
     requested = Path(output) if output is not None else default_output(audio, default_suffix(codec))
     output_file(requested, overwrite=overwrite, inputs=inputs)
-    container(requested, codec)
+    container(requested, codec, config.encoder.alpha)
     resolve_encoder(config.encoder)
     with Renderer(config) as session:
         result = session.render(audio, requested, overwrite=overwrite, progress=progress, sidecar=sidecar)

@@ -42,6 +42,7 @@ def settings(config: RenderConfig) -> dict:
         "size": f"{v.width}x{v.height}", "fps": str(v.fps),
         "smoothing": t.smoothing, "no-interpolate": not t.interpolate, "hop": t.hop, "pulse": t.pulse,
         "energy": t.energy, "codec": e.video_codec, "crf": e.crf, "preset": e.preset, "x264-params": e.x264_params,
+        "alpha": e.alpha,
         "overlay": c.overlay, "start": c.start, "duration": c.duration,
         "title": c.titles.title, "artist": c.titles.artist, "cover": c.titles.cover, "logo": c.titles.logo,
         "logo-position": c.titles.logo_position, "text-style": c.titles.style,

@@ -186,7 +186,7 @@ class Renderer:
         place instead of a rename (a batch on a cluster: batch/publish.py). `sidecar` ("csv" or
         "json") also writes the frames' parameters beside it (<name>.params.csv), once it is done."""
         from .render.context import renderer
-        from .render.encoder import CODECS, container, default_suffix
+        from .render.encoder import container, default_suffix, pix_fmt
         from .render.frames import SceneFrames, write_video
         from .render.meter import ChangeMeter
         from .render.target import frame_format
@@ -196,7 +196,7 @@ class Renderer:
         t0 = time.perf_counter()
         codec = c.encoder.video_codec
         requested, target = self._checked_output(audio, output, default_suffix(codec), overwrite, "video")
-        container(requested, codec)
+        container(requested, codec, c.encoder.alpha)
         sequence = is_sequence(requested)
         if sequence:
             target = sequence_target(target, overwrite=overwrite)
@@ -216,9 +216,10 @@ class Renderer:
         params = self.listener.params(feats, self.scene_cls)
         motion = frame_motion(params.values, feats, rhythm, c.video.fps, c.timeline, self.scene_cls)
         t_map = time.perf_counter()
-        fmt = frame_format(self.ctx, c.video.size, pix_fmt="rgb24" if sequence else CODECS[codec].pix_fmt)
+        fmt = frame_format(self.ctx, c.video.size, pix_fmt="rgb24" if sequence else pix_fmt(c.encoder))
         overlays = self._overlays(motion, rhythm, titles)
-        source = SceneFrames(self.ctx, self.scene_cls(), motion, c.video.size, c.seed, fmt, overlays)
+        source = SceneFrames(self.ctx, self.scene_cls(), motion, c.video.size, c.seed, fmt, overlays,
+                             alpha=c.encoder.alpha)
         # the debug band scrolls with the music: the sync score is the scene's alone
         meter = ChangeMeter(c.video.size, fmt, below=max((o.band for o in overlays), default=0))
         extractor = self.listener.extractor

@@ -44,7 +44,7 @@ def test_save_config_then_config_renders_the_same_video(tmp_path, song, tiny_mod
 
 
 @pytest.mark.parametrize("text, message", [
-    ('scene = "bar"\nsise = "1x1"\n', "unknown key 'sise'; render takes artist, codec, cover, crf, device"),
+    ('scene = "bar"\nsise = "1x1"\n', "unknown key 'sise'; render takes alpha, artist, codec, cover"),
     ("pulse = 3\n", "key 'pulse': "),
     ('codec = "mpeg2"\n', "key 'codec': "),
     ("scene = [1, 2]\n", "key 'scene' must be one value, not list"),

@@ -46,16 +46,26 @@ class CodecSpec:
     nvenc: str | None  # its NVENC encoder, where NVIDIA makes one
     pix_fmt: str
     suffixes: tuple[str, ...]  # the files it is written to; the first is the default
+    alpha_pix_fmt: str | None = None  # with an alpha channel, where the codec carries one
+    alpha_suffixes: tuple[str, ...] = ()  # the files that keep that channel
 
 
 CODECS = {
     "h264": CodecSpec("H.264", "libx264", "h264_nvenc", "yuv420p", (".mp4", ".m4v", ".mov", ".mkv")),
     "hevc": CodecSpec("HEVC", "libx265", "hevc_nvenc", "yuv420p", (".mp4", ".mov", ".mkv")),
     "av1": CodecSpec("AV1", "libsvtav1", "av1_nvenc", "yuv420p", (".mp4", ".mkv", ".webm")),
-    # 4:2:2 10-bit, as editors take it (ProRes has no 4:2:0)
-    "prores": CodecSpec("ProRes", "prores_ks", None, "yuv422p10le", (".mov", ".mkv")),
-    "vp9": CodecSpec("VP9", "libvpx-vp9", None, "yuv420p", (".webm", ".mkv", ".mp4")),
+    # 4:2:2 10-bit, as editors take it (ProRes has no 4:2:0); with alpha, ProRes 4444
+    "prores": CodecSpec("ProRes", "prores_ks", None, "yuv422p10le", (".mov", ".mkv"), "yuva444p10le", (".mov", ".mkv")),
+    # VP9's alpha rides in Matroska's block additions, which MP4 has no place for
+    "vp9": CodecSpec("VP9", "libvpx-vp9", None, "yuv420p", (".webm", ".mkv", ".mp4"), "yuva420p", (".webm", ".mkv")),
 }
+ALPHA_CODECS = tuple(k for k, c in CODECS.items() if c.alpha_pix_fmt)
+
+
+def pix_fmt(enc: EncoderConfig) -> str:
+    """The pixel format `enc` writes its video in."""
+    spec = CODECS[enc.video_codec]
+    return spec.alpha_pix_fmt if enc.alpha and spec.alpha_pix_fmt else spec.pix_fmt
 # x264's preset names onto SVT-AV1's 13 (fastest) .. 0 and libvpx's -cpu-used 8 (fastest) .. 0
 SVTAV1_PRESETS = dict(zip(X264_PRESETS, (12, 11, 10, 9, 8, 7, 6, 5, 4, 2)))
 VPX_CPU_USED = dict(zip(X264_PRESETS, (8, 7, 6, 5, 4, 3, 2, 1, 0, 0)))
@@ -164,14 +174,21 @@ def resolve_encoder(enc: EncoderConfig) -> EncoderConfig:
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
 
 
-def container(path: str | os.PathLike, video_codec: str = "h264") -> str:
-    """The muxer for a video's file name; a name audioviz cannot honour with `video_codec` is
-    refused, rather than written as another format under that name. A name such as
-    frames/%06d.png is a sequence of PNG images, whatever the codec."""
+def container(path: str | os.PathLike, video_codec: str = "h264", alpha: bool = False) -> str:
+    """The muxer for a video's file name; a name audioviz cannot honour with `video_codec` (and
+    its `alpha` channel) is refused, rather than written as another format under that name. A
+    name such as frames/%06d.png is a sequence of PNG images, whatever the codec."""
     if is_sequence(path):
         return "image2"
     suffix = Path(path).suffix.lower()
-    allowed = CODECS[video_codec].suffixes
+    spec = CODECS[video_codec]
+    if alpha and not spec.alpha_pix_fmt:
+        raise ConfigError(f"--alpha: {spec.name} has no alpha channel; use --codec prores (.mov, ProRes 4444) or "
+                          "--codec vp9 (.webm), or write PNG images (-o frames/%06d.png)")
+    if alpha and suffix not in spec.alpha_suffixes:
+        raise ConfigError(f"{path}: {spec.name} keeps its alpha channel in {', '.join(spec.alpha_suffixes)} files "
+                          "only; give the name one of those")
+    allowed = spec.suffixes
     if suffix not in allowed:
         what = f"a {suffix} file" if suffix else "a name without an extension"
         raise ConfigError(f"{path}: is {what}; audioviz writes {video_codec} video as {', '.join(allowed)}; "
@@ -194,8 +211,8 @@ def _video_args(codec: str, enc: EncoderConfig) -> list[str]:
     if codec == "libvpx-vp9":  # constant quality needs -b:v 0; row-mt uses the cores
         return ["-crf", str(round(enc.crf * 63 / 51)), "-b:v", "0", "-deadline", "good",
                 "-cpu-used", str(VPX_CPU_USED[enc.preset]), "-row-mt", "1"]
-    if codec == "prores_ks":  # profile 3: 422 HQ; its quality is the profile's, not --crf's
-        return ["-profile:v", "3", "-vendor", "apl0"]
+    if codec == "prores_ks":  # profile 3: 422 HQ, 4: 4444 (with alpha); its quality is the profile's, not --crf's
+        return ["-profile:v", "4" if enc.alpha else "3", "-vendor", "apl0"]
     # NVENC: constant quality, like x264's CRF
     return ["-preset", NVENC_PRESETS[enc.preset], "-rc", "vbr", "-cq", str(enc.crf), "-b:v", "0"]
 
@@ -208,8 +225,9 @@ def ffmpeg_command(
     audio: Path | None,
     frame_format: str = "rgba",
 ) -> list[str]:
-    """ffmpeg reading `n_frames` raw frames from stdin: "rgba" as GL reads them (bottom-up rows),
-    or "yuv420p" already converted (top-down, BT.709 limited range: render/yuv.py)."""
+    """ffmpeg reading `n_frames` raw frames from stdin: "rgba" as GL reads them (bottom-up rows;
+    with `enc.alpha`, straight alpha: render/target.py), or "yuv420p" already converted
+    (top-down, BT.709 limited range: render/yuv.py)."""
     w, h = video.size
     fps = f"{video.fps.numerator}/{video.fps.denominator}"
     seconds = n_frames * video.fps.denominator / video.fps.numerator
@@ -218,19 +236,19 @@ def ffmpeg_command(
     if audio is not None:
         cmd += ffmpeg.input_args(audio, enc.audio_start)  # the song from where the video starts; -t cuts its end
     # Frames are tagged BT.709 limited range (setparams), or players guess BT.601 and shift colours.
-    spec = CODECS[enc.video_codec]
-    muxer = container(output, enc.video_codec)
+    muxer = container(output, enc.video_codec, enc.alpha)
     if muxer == "image2":  # frames as PNGs, numbered from 0: RGB as drawn, no audio
         if frame_format != "rgba":
             raise ValueError("a PNG sequence is written from RGBA frames")
-        return [*cmd, "-vf", "vflip", "-c:v", "png", "-pix_fmt", "rgb24", "-frames:v", str(n_frames),
+        return [*cmd, "-vf", "vflip", "-c:v", "png", "-pix_fmt", "rgba" if enc.alpha else "rgb24",
+                "-frames:v", str(n_frames),
                 "-start_number", "0", "-f", "image2", "file:" + str(output)]
     filters = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
     if frame_format == "rgba":
         # GL rows run bottom-up; vflip only changes strides. RGB -> YUV with the BT.709 matrix.
-        filters = f"vflip,scale=out_color_matrix=bt709:out_range=tv,format={spec.pix_fmt}," + filters
+        filters = f"vflip,scale=out_color_matrix=bt709:out_range=tv,format={pix_fmt(enc)}," + filters
     codec = resolve_codec(enc.codec, enc.video_codec)
-    cmd += ["-map", "0:v:0", "-vf", filters, "-c:v", codec, "-pix_fmt", spec.pix_fmt, "-frames:v", str(n_frames),
+    cmd += ["-map", "0:v:0", "-vf", filters, "-c:v", codec, "-pix_fmt", pix_fmt(enc), "-frames:v", str(n_frames),
             *_video_args(codec, enc)]
     if codec in ("libx265", "hevc_nvenc") and muxer in ("mp4", "mov"):
         cmd += ["-tag:v", "hvc1"]  # Apple's players take HEVC only under this tag

@@ -52,19 +52,20 @@ class FrameSource(Protocol):
 class SceneFrames:
     """`scene` set up on `ctx` at `size` and driven by `motion`, one frame per frame of it,
     into a target read back as `fmt` (render/target.py `frame_format`). `overlays`: drawn over
-    each frame, in order (render/overlay.py, render/titles.py)."""
+    each frame, in order (render/overlay.py, render/titles.py). `alpha`: the scene draws its
+    subject alone, and the frames carry straight alpha."""
 
     pixel_buffers = True
 
     def __init__(self, ctx, scene: Scene, motion: Motion, size: tuple[int, int], seed: int = 0,
-                 fmt: str = RGBA, overlays=()):
+                 fmt: str = RGBA, overlays=(), alpha: bool = False):
         self.ctx, self.scene, self.size, self.motion, self.overlays = ctx, scene, size, motion, tuple(overlays)
         self.n_frames = len(motion)
-        self.target = Target(ctx, size, fmt)
+        self.target = Target(ctx, size, fmt, alpha)
         self.frame_format, self.frame_bytes = fmt, self.target.frame_bytes
         try:
             self.target.use()
-            scene.attach(ctx, size, seed)
+            scene.attach(ctx, size, seed, background=not alpha)
         except BaseException:
             self.release()
             raise

@@ -122,6 +122,9 @@ class Scene:
     _gl: Recording | None = None
     # set before each draw by the frame source
     pulse: Pulse = NO_PULSE
+    # set before setup: False when the video has an alpha channel (--alpha), and the scene draws
+    # its subject alone over a transparent (0, 0, 0, 0) clear, leaving out its sky, floor and stars
+    background: bool = True
 
     # -- the contract ---------------------------------------------------------------------
     def setup(self, ctx, size: tuple[int, int], seed: int) -> None:
@@ -142,10 +145,11 @@ class Scene:
             self._gl = None
 
     # -- its life on a context ---------------------------------------------------------------
-    def attach(self, ctx, size: tuple[int, int], seed: int) -> None:
+    def attach(self, ctx, size: tuple[int, int], seed: int, background: bool = True) -> None:
         """Set the scene up on `ctx`, recording what it makes there for `release`: how frame
-        sources start a scene (render/frames.py)."""
+        sources start a scene (render/frames.py); without `background`, for a transparent one."""
         self.release()
+        self.background = background
         self._gl = Recording(ctx)
         self.setup(self._gl, size, seed)
 
