@@ -437,8 +437,8 @@ def _usage_errors():
 
 @app.command()
 @handles_errors
-@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, TITLES, SEED, DEVICE, ENCODING, CLIP, FORMAT, SETTINGS,
-       usage_status=2)
+@takes(MODEL, SCENE, MAPPING, SIZE, FPS, MOTION, OVERLAY, TITLES, SEED, DEVICE, ENCODING, ALPHA, CLIP, FORMAT,
+       SETTINGS, usage_status=2)
 def batch(
     in_dir: Annotated[Path, typer.Argument(help="Folder of music, searched recursively; its layout (FMA's 000/000002.mp3) is mirrored.", show_default=False, metavar="IN_DIR")],
     config: RenderConfig,
@@ -472,10 +472,8 @@ def batch(
     from .batch import DONE, FAILED, FATAL_ERRORS, Batch
     from .batch.cluster import ClusterConfig
     from .errors import BatchStoppedError, ConfigError
-    from .render.titles import check_images
 
     try:
-        check_images(config.titles)
         given = [name for name, value in (("--cpus-per-job", cpus_per_job), ("--gpus-per-job", gpus_per_job),
                                           ("--retries", retries)) if value is not None]
         if given and cluster is None:

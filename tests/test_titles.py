@@ -252,3 +252,13 @@ def test_empty_words_and_an_auto_logo_are_refused():
         TitleConfig(logo="auto")
     with pytest.raises(InputError, match="no such file"):
         titles.check_images(TitleConfig(cover="/nonexistent/cover.jpg"))
+
+
+def test_a_batch_with_a_missing_logo_is_one_line_before_any_work(tmp_path, tiny_model):
+    songs = tmp_path / "songs"
+    songs.mkdir()
+    write_audio(songs / "a.ogg", music_like(1.0))
+    r = cli("batch", songs, "-o", tmp_path / "out", "--logo", tmp_path / "logo.png", "--model", tiny_model, "--quiet")
+    assert r.exit_code == 2
+    assert one_error_line(r.stderr) == f"error: logo {tmp_path / 'logo.png'}: no such file"
+    assert not (tmp_path / "out").exists()

@@ -14,13 +14,21 @@ MAX_TRACK_MISMATCH = 0.25
 BOXED = ("mp4", "mov")  # the muxers (render/encoder.py CONTAINERS) whose files mp4_complete reads
 
 
-def batch_suffix(video_codec: str) -> str:
-    """The file a batch writes `video_codec` into: the first of the codec's own (render/encoder.py
-    CODECS) that is built of boxes, so that a resumed batch can tell a complete one (.mp4 for
-    h264, hevc, av1 and vp9; .mov for prores)."""
+def batch_suffix(video_codec: str, alpha: bool = False) -> str:
+    """The file a batch writes `video_codec` into (with an `alpha` channel): the first of the
+    codec's own (render/encoder.py CODECS) that is built of boxes, so that a resumed batch can
+    tell a complete one (.mp4 for h264, hevc, av1 and vp9; .mov for prores). ConfigError
+    where there is none."""
+    from ..errors import ConfigError
     from ..render.encoder import CODECS, CONTAINERS
 
-    return next(s for s in CODECS[video_codec].suffixes if CONTAINERS[s] in BOXED)
+    spec = CODECS[video_codec]
+    boxed = [s for s in (spec.alpha_suffixes if alpha else spec.suffixes) if CONTAINERS[s] in BOXED]
+    if not boxed:
+        raise ConfigError(f"--alpha: a batch writes MP4 or QuickTime files, which can tell it a video is complete, "
+                          f"and {spec.name} keeps its alpha in {', '.join(spec.alpha_suffixes) or 'none'}; "
+                          "use --codec prores (.mov, ProRes 4444)")
+    return boxed[0]
 
 
 def mp4_complete(path: str | os.PathLike) -> bool:

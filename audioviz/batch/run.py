@@ -76,6 +76,9 @@ class Batch:
             raise ConfigError(f"--fit-on-batch fits the mapping itself; it cannot be combined with --fit {config.mapping.fit}")
         if not self.in_dir.is_dir():
             raise InputError(f"{self.in_dir}: no such folder" if not self.in_dir.exists() else f"{self.in_dir}: not a folder")
+        from ..render.titles import check_images
+
+        check_images(config.titles)  # a missing logo is one message, not a failure of every track
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise InputError(f"{self.out_dir}: is a file; give a folder for the videos")
         self.report_path = Path(report) if report is not None else self.out_dir / "report.csv"
@@ -88,7 +91,7 @@ class Batch:
                 raise ConfigError(str(e)) from None
         self.config, self.overwrite, self.fit_on_batch, self.cache = config, overwrite, fit_on_batch, cache
         self.tracks, self.found = plan_tracks(self.in_dir, self.out_dir, tuple(include), shuffle, config.seed, limit,
-                                              self._own_files(), batch_suffix(config.encoder.video_codec))
+                                              self._own_files(), batch_suffix(config.encoder.video_codec, config.encoder.alpha))
         if not self.found:
             raise InputError(f"{self.in_dir}: no audio files found")
         if not self.tracks:

@@ -45,18 +45,24 @@ def clean(text: str) -> str:
     return " ".join(kept.split())
 
 
+@functools.cache
+def _blank(fnt) -> tuple:
+    m = fnt.getmask(_NO_GLYPH)
+    return m.size, bytes(m)
+
+
+@functools.cache
+def _lacks(fnt, ch: str) -> bool:
+    """Whether `fnt` draws `ch` as it draws a character it has no glyph for."""
+    if ch.isspace() or unicodedata.category(ch).startswith("M"):
+        return False
+    m = fnt.getmask(ch)
+    return (m.size, bytes(m)) == _blank(fnt)
+
+
 def _missing(text: str, fnt) -> str:
     """The characters of `text` that `fnt` has no glyph for, each once."""
-    blank = fnt.getmask(_NO_GLYPH)
-    blank_key = (blank.size, bytes(blank))
-    out = []
-    for ch in dict.fromkeys(text):
-        if ch.isspace() or unicodedata.category(ch).startswith("M"):
-            continue
-        m = fnt.getmask(ch)
-        if (m.size, bytes(m)) == blank_key:
-            out.append(ch)
-    return "".join(out)
+    return "".join(ch for ch in dict.fromkeys(text) if _lacks(fnt, ch))
 
 
 @functools.cache

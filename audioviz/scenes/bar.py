@@ -96,28 +96,30 @@ class BarScene(Scene):
         view_proj = gl_bytes(self.proj @ view)
         for u in self.uniforms:
             u.write(t, dt, values, self.pulse)
-        ctx.clear(depth=1.0)
+        ctx.clear(depth=1.0)  # and the colour to (0, 0, 0, 0), where no floor covers it
         ctx.disable(moderngl.DEPTH_TEST | moderngl.BLEND | moderngl.CULL_FACE)
-        self.floor["u_cam"].write(gl_bytes(view[:3, :3].T))
-        self.floor["u_eye"].value = tuple(eye)
-        self.floor["u_level"].value = float(values.mean())
-        self.floor_vao.render()
-
-        ctx.enable(moderngl.BLEND | moderngl.CULL_FACE)
         for p in (self.mirror, self.bars):
             p["u_view_proj"].write(view_proj)
             p["u_eye"].value = tuple(eye)
         mirror_vao, bars_vao = self.bar_vaos
-        # the reflection (mirrored, so its winding flips), then shadows multiplied over both
-        ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
-        ctx.front_face = "cw"
-        mirror_vao.render(instances=10)
-        ctx.front_face = "ccw"
-        ctx.disable(moderngl.CULL_FACE)
-        ctx.blend_func = moderngl.DST_COLOR, moderngl.ZERO
-        self.shadow["u_view_proj"].write(view_proj)
-        self.shadow_vao.render(instances=10)
+        if self.background:
+            self.floor["u_cam"].write(gl_bytes(view[:3, :3].T))
+            self.floor["u_eye"].value = tuple(eye)
+            self.floor["u_level"].value = float(values.mean())
+            self.floor_vao.render()
 
-        ctx.enable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
+            ctx.enable(moderngl.BLEND | moderngl.CULL_FACE)
+            # the reflection (mirrored, so its winding flips), then shadows multiplied over both
+            ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
+            ctx.front_face = "cw"
+            mirror_vao.render(instances=10)
+            ctx.front_face = "ccw"
+            ctx.disable(moderngl.CULL_FACE)
+            ctx.blend_func = moderngl.DST_COLOR, moderngl.ZERO
+            self.shadow["u_view_proj"].write(view_proj)
+            self.shadow_vao.render(instances=10)
+
+        # the bars' alpha is their coverage: premultiplied, over the floor or over nothing
+        ctx.enable(moderngl.BLEND | moderngl.DEPTH_TEST | moderngl.CULL_FACE)
         ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
         bars_vao.render(instances=10)

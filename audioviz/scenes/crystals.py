@@ -23,7 +23,8 @@ Where two crystals cross there is no edge to anti-alias, so the layout keeps nei
 crossing (see RINGS) and the roots, where any crossing would be, are shaded dark.
 
 The sky is a gradient evaluated on a coarse screen grid plus a few hundred soft star sprites;
-nothing in it is computed per pixel beyond interpolation.
+nothing in it is computed per pixel beyond interpolation. Without a background (an alpha
+channel) neither is drawn: the crystals are the subject, over a transparent clear.
 """
 
 from __future__ import annotations
@@ -310,18 +311,21 @@ class CrystalsScene(Scene):
         self.stars["u_turn"].value = float(0.2 * self.angles[2] % (2 * math.pi))
 
         ctx = self.ctx
-        ctx.clear(depth=1.0)
+        ctx.clear(depth=1.0)  # and the colour to (0, 0, 0, 0), where no sky covers it
         ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
-        self.sky_vao.render()
-        ctx.enable(moderngl.BLEND)
-        ctx.blend_func = moderngl.ONE, moderngl.ONE
-        self.star_vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=N_STARS)
+        if self.background:
+            self.sky_vao.render()
+            ctx.enable(moderngl.BLEND)
+            ctx.blend_func = moderngl.ONE, moderngl.ONE
+            self.star_vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=N_STARS)
 
+        # opaque: the facets write alpha 1
         ctx.disable(moderngl.BLEND)
         ctx.enable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
         self.facet_vao.render(vertices=self.n_vertices)
 
-        # silhouette fringes: blended over whatever is behind, leaving the depth buffer alone
+        # silhouette fringes: blended over whatever is behind, leaving the depth buffer alone;
+        # premultiplied, so over nothing their alpha is their coverage
         ctx.disable(moderngl.CULL_FACE)
         ctx.enable(moderngl.BLEND)
         ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA

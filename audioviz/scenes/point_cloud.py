@@ -20,6 +20,9 @@ so the densest fog still leaves the nearest cloud clear and hides the farthest. 
 are in world units and scale with the narrower side of the frame, so a portrait render looks
 like a landscape one. Sprites smaller than MIN_SPRITE pixels are drawn at that size but dimmer,
 with the same total light, so small points never shimmer.
+
+Without a background (an alpha channel) the clouds are drawn alone: no sky, no fog colour, no
+stars; the fog still dims the farther clouds' light, as in the full picture.
 """
 
 from __future__ import annotations
@@ -346,16 +349,25 @@ class PointCloudScene(Scene):
         view = self._camera(t)
         for u in self.uniforms:
             u.write(t, dt, values, self.pulse)
-        self.u_halos.write(self._halos(view))
 
         ctx = self.ctx
         ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
-        self.sky_vao.render()
-
+        palettes = [palette(float(v)) for v in values[:N_CLOUDS]]
+        models = self._models(view, 1.0 + SWELL * self.pulse.level)
+        if self.background:
+            self.u_halos.write(self._halos(view))
+            self.sky_vao.render()
+            ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_COLOR
+            palettes.append(self.star_palette)
+        else:
+            # The points are light, not cover: their alpha stays the clear's 0, and the
+            # straight-alpha pass makes their brightness their coverage. Alpha blended as
+            # coverage would turn a dim, fogged point into a dark stain over other footage.
+            ctx.clear(0.0, 0.0, 0.0, 0.0)
+            ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_COLOR, moderngl.ZERO, moderngl.ONE
+            models.pop()  # the stars are sky
         ctx.enable(moderngl.BLEND | moderngl.PROGRAM_POINT_SIZE)
-        ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_COLOR
-        palettes = [palette(float(v)) for v in values[:N_CLOUDS]] + [self.star_palette]
-        for i, (mv, colours) in enumerate(zip(self._models(view, 1.0 + SWELL * self.pulse.level), palettes)):
+        for i, (mv, colours) in enumerate(zip(models, palettes)):
             self.u_model_view.write(gl_bytes(mv))
             self.u_palette.write(colours)
             first, last = int(self.ranges[i]), int(self.ranges[i + 1])

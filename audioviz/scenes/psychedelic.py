@@ -21,6 +21,12 @@ wavenumber) shrinks from 10 px to 5 px, and the glint, which is narrower, from 2
 The pattern is built in units of the picture's shorter side, so it is isotropic in pixels and
 every aspect ratio shows the same scene around the centre.
 
+The sheet fills the frame and has no background of its own. Without one (an alpha channel)
+its crests are the subject, ribbons of silk over nothing, and the troughs between them, which
+the full picture sinks into shadow, are clear: the pattern keeps its shape, and what shows
+through it follows the folds. Alpha from brightness alone would leave nearly all of the frame
+half covered, as the sheet is seldom dark.
+
 Wave speed integrates into one phase (`phase += speed * dt`), so a change of speed changes the
 flow's rate and never jumps the pattern; every time-dependent term in the shaders is a phase
 added inside a sine, never a translation that the density would scale.
@@ -76,8 +82,10 @@ class PsychedelicScene(Scene):
         rng = np.random.default_rng(seed)
         waves = shader_source("psychedelic_waves.glsl") + "\n#line 1\n"
         names = ("psychedelic.vert", "psychedelic.frag")
-        sources = (waves + shader_source(n) for n in names)
-        self.prog = self.program(ctx, *sources, names=names)
+        vert, frag = (waves + shader_source(n) for n in names)
+        if not self.background:
+            frag = "#define CLEAR_TROUGHS\n" + frag
+        self.prog = self.program(ctx, vert, frag, names=names)
         self.uniforms = Uniforms(self.prog, size)
         self.prog["u_aspect"].value = (w / short, h / short)
         self.prog["u_px"].value = short / 2

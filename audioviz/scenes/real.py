@@ -4,7 +4,8 @@ a camera that revolves around them.
 Two draws a frame, no post pass: the sky, evaluated on a coarse screen grid and interpolated;
 then the spheres, far to near, each a quad that its fragment shader ray-traces exactly (with
 soft shadows and occlusion from a few precomputed neighbours), fading its silhouette to an
-analytic coverage that blends over whatever lies behind.
+analytic coverage that blends over whatever lies behind. Without a background (an alpha
+channel) the sky and its sun are not drawn, but still light the spheres.
 """
 
 from __future__ import annotations
@@ -150,7 +151,11 @@ class RealScene(Scene):
 
         ctx = self.ctx
         ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
-        self.sky_vao.render()
+        if self.background:
+            self.sky_vao.render()
+        else:
+            ctx.clear(0.0, 0.0, 0.0, 0.0)
+        # premultiplied: a sphere's alpha is its coverage, over the sky or over nothing
         ctx.enable(moderngl.BLEND)
         ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
         self.sphere_vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=len(DIRS))

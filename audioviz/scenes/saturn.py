@@ -18,6 +18,8 @@ Design choices that matter:
 - Light comes from one sun: a soft terminator, the rings' shadow on the planet (per facet),
   the planet's shadow on the rings (per particle), a thin atmosphere rim and glow.
 - The sky is computed per vertex on a coarse grid; stars are sprites twinkling over seconds.
+  Without a background (an alpha channel) neither is drawn: the planet, its glow and the
+  rings are the subject.
 - The camera stands as close as lets rings of middle radii fit the picture at every tilt, so
   they fill it; larger ones reach past its edges. A frame taller than 16:9 rolls the whole
   system on screen, so the rings lie along the frame's length rather than across it.
@@ -393,12 +395,17 @@ class SaturnScene(Scene):
             u.write(t, dt, values, self.pulse)
 
         ctx = self.ctx
-        ctx.clear(depth=1.0)
+        ctx.clear(depth=1.0)  # and the colour to (0, 0, 0, 0), where no sky covers it
         ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE | moderngl.BLEND)
-        self.sky_vao.render()
+        if self.background:
+            self.sky_vao.render()
+        # Premultiplied: the particles' and the planet's alpha is their coverage; the stars and
+        # the atmosphere's glow add light and leave alpha alone, so that over nothing the
+        # straight-alpha pass makes the glow's brightness its coverage.
         ctx.enable(moderngl.BLEND | moderngl.PROGRAM_POINT_SIZE)
         ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
-        self.stars_vao.render(moderngl.POINTS)
+        if self.background:
+            self.stars_vao.render(moderngl.POINTS)
         self.ring_vao.render(moderngl.POINTS, vertices=self.n_far)  # the particles beyond the planet's centre
         self.halo_vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
         ctx.enable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)

@@ -14,7 +14,9 @@ texture fetch per pixel and every interpolated varying costs milliseconds) at 60
   full resolution, where one fetch per pixel thresholds the field with fwidth() for an
   anti-aliased contour. Blobs never pop: the blob count fades the last blob's weight.
 - The sky, the deck and the ground are coloured per vertex of a coarse grid; the deck's edge
-  and the hills' crest are interpolated heights, resolved per pixel.
+  and the hills' crest are interpolated heights, resolved per pixel. They, and the veil of rain
+  mixed into them, are the backdrop: without a background (an alpha channel) the storm is its
+  clouds, tornado, debris, rain and lightning alone.
 - Rain is one instanced quad per drop (about 1000 at full rain): a fraction of the cost of
   procedural rain over the whole screen. The amount draws a prefix of a shuffled list, the
   last drop fading in.
@@ -529,9 +531,14 @@ class StormScene(Scene):
         target.use()
         # back to front: sky, tornado, its debris, lightning, rain, clouds
         ctx.disable(moderngl.BLEND)
-        self.sky_vao.render()
+        if self.background:
+            self.sky_vao.render()
+        else:
+            ctx.clear(0.0, 0.0, 0.0, 0.0)
+        # premultiplied alpha: over nothing, each layer's alpha is its coverage; the bolts
+        # (MAX blending, alpha 0) leave it alone, and their brightness becomes their coverage
         ctx.enable(moderngl.BLEND)
-        ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA  # premultiplied alpha
+        ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
         self.tornado_vao.render()
         if shared["u_tornado"][3] > DUST_TOUCH:  # debris only rises once the funnel is down
             self.dust_vao.render(moderngl.TRIANGLE_STRIP, instances=DUST)

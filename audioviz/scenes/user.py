@@ -20,6 +20,11 @@ and writes its colour either from `void main()` to its own `out vec4`, or from S
 
 name and describe a parameter; `// importance p3 p0 ...` orders them. Compiler errors name the
 shader file and its own line numbers.
+
+A shader's picture is all its own, with no background to leave out: with an alpha channel
+(--alpha) what it writes is kept, its alpha the frame's coverage and its colour premultiplied
+by it. vec4(colour, 1.0) is an opaque frame; light written with alpha 0 is as covered as it is
+bright. A Python scene reads `self.background` instead (scenes/base.py).
 """
 
 from __future__ import annotations

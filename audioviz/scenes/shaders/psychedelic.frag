@@ -64,4 +64,8 @@ void main() {
     float depth = 0.6 + 0.4 * ease(h, 1.0 / 1.2, 0.75);  // troughs sink into shadow: h -0.9 .. 0.3
     col = col * depth * diffuse + 0.5 * v_style.y * v_point.w * glint;
     frag = finish(col, gl_FragCoord.xy);
+#ifdef CLEAR_TROUGHS
+    // no background: the crests are opaque, the troughs clear (h -0.2 .. 0.2), premultiplied
+    frag *= ease(h, 1.0 / 0.4, 0.5);
+#endif
 }
