@@ -245,6 +245,15 @@ def test_a_bad_image_is_one_line_before_any_work(tmp_path, song, make, option, m
     assert list(tmp_path.glob("v*")) == []
 
 
+def test_a_cut_off_image_is_one_line_too(tmp_path, song, cover):
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(cover.read_bytes()[:120])
+    r = cli("render", song, "-o", tmp_path / "v.mp4", "--cover", cut, *TINY)
+    assert r.exit_code == 1
+    assert one_error_line(r.stderr).startswith(f"error: {cut}: the cover cannot be read (")
+    assert not (tmp_path / "v.mp4").exists()
+
+
 def test_empty_words_and_an_auto_logo_are_refused():
     with pytest.raises(ConfigError, match="--title is empty"):
         TitleConfig(title="  ")
