@@ -15,6 +15,7 @@ import numpy as np
 from ..mapping.timeline import frame_times
 from ..motion import Motion
 from ..rhythm import Rhythm, frame_of
+from .layers import Element, GLOverlay, ImageLayers
 from .text import line, width_of
 
 BAND = 0.24  # of the frame's height
@@ -91,26 +92,6 @@ out vec4 frag;
 void main() { frag = v_colour; }
 """
 
-_LEGEND_VERTEX = """
-#version 330 core
-uniform vec4 u_rect;  // x0, y0, x1, y1 in clip space
-out vec2 v_uv;
-void main() {
-    vec2 k = vec2(float(gl_VertexID & 1), float(gl_VertexID >> 1));
-    v_uv = vec2(k.x, 1.0 - k.y);
-    gl_Position = vec4(mix(u_rect.xy, u_rect.zw, k), 0.0, 1.0);
-}
-"""
-
-_LEGEND_FRAGMENT = """
-#version 330 core
-uniform sampler2D u_text;
-in vec2 v_uv;
-out vec4 frag;
-void main() { frag = texture(u_text, v_uv); }
-"""
-
-
 def frame_data(motion: Motion, rhythm: Rhythm, fps: Fraction) -> np.ndarray:
     """(F, 16) float32: what each frame of the band shows."""
     n = len(motion)
@@ -153,7 +134,7 @@ def legend(names: tuple[str, ...], height: int, width: int) -> np.ndarray:
     return img[:, :width]
 
 
-class DebugOverlay:
+class DebugOverlay(GLOverlay):
     """The band of `motion` and `rhythm` at `fps`, drawn on `ctx` over frames of `size`; the
     parameters are named `names`."""
 
@@ -161,12 +142,12 @@ class DebugOverlay:
                  names: tuple[str, ...]):
         import moderngl
 
-        self.ctx, self.size = ctx, size
+        super().__init__(ctx)
+        self.size = size
         data = frame_data(motion, rhythm, fps).reshape(-1, 4)  # four texels a frame
         rows = -(-len(data) // ROW)
         texels = np.zeros((rows * ROW, 4), np.float32)
         texels[: len(data)] = data
-        self.made = []
         self.data = self._made(ctx.texture((ROW, rows), 4, texels.tobytes(), dtype="f4"))
         self.data.filter = moderngl.NEAREST, moderngl.NEAREST
         src = _VERTEX.replace("$ROW", str(ROW)).replace("$PLAYHEAD", repr(PLAYHEAD))
@@ -182,35 +163,21 @@ class DebugOverlay:
         self.vertices = int(SECONDS * float(fps)) + 2
         w, h = size
         pad = max(2, h // 360 * 7 // 2)
-        text = legend(names, h, w - 2 * pad)
-        th, tw = text.shape[:2]
-        self.text = self._made(ctx.texture((tw, th), 4, np.ascontiguousarray(text).tobytes()))
-        self.text.filter = moderngl.NEAREST, moderngl.NEAREST  # drawn pixel for pixel
-        self.legend = self._made(ctx.program(vertex_shader=_LEGEND_VERTEX, fragment_shader=_LEGEND_FRAGMENT))
-        x0, y1 = pad, band - pad
-        self.legend["u_rect"].value = (2 * x0 / w - 1, 2 * (y1 - th) / h - 1, 2 * (x0 + tw) / w - 1, 2 * y1 / h - 1)
-        self.legend["u_text"].value = 1
-        self.legend_vao = self._made(ctx.vertex_array(self.legend, []))
+        text = legend(names, h, w - 2 * pad).astype(np.float32) / 255.0
+        text[..., :3] *= text[..., 3:]
+        self.legend = self._made(ImageLayers(ctx, size, [Element(text, pad, h - band + pad)]))
 
     @staticmethod
     def band_height(size: tuple[int, int]) -> int:
         """Rows of the video the band covers, at the bottom."""
         return max(24, round(size[1] * BAND))
 
-    def _made(self, obj):
-        self.made.append(obj)
-        return obj
-
     def draw(self, f: int) -> None:
         """The band of frame `f`, over what the scene drew in the bound framebuffer."""
         import moderngl
 
-        ctx = self.ctx
-        ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
-        ctx.enable(moderngl.BLEND)
-        ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        self._blending((moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA))
         self.data.use(0)
-        self.text.use(1)
         self.frame.value = float(f)
         for mode, prim, vertices, instances in ((3, moderngl.TRIANGLE_STRIP, 4, 1),
                                                 (1, moderngl.TRIANGLE_STRIP, 2 * self.vertices, 1),
@@ -219,9 +186,4 @@ class DebugOverlay:
                                                 (4, moderngl.LINES, 2, 1)):
             self.mode.value = mode
             self.vao.render(prim, vertices=vertices, instances=instances)
-        self.legend_vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
-        ctx.disable(moderngl.BLEND)  # as the scene found it: scenes enable what they use
-
-    def release(self) -> None:
-        while self.made:
-            self.made.pop().release()
+        self.legend.draw(f)  # leaves the blending off, as the scene found it

@@ -22,6 +22,7 @@ import numpy as np
 from ..config import AUTO, TITLE_CHARS, TitleConfig
 from ..errors import InputError
 from . import text
+from .layers import Element, ImageLayers
 
 MAX_SIDE = 8192  # pixels a side of a cover or logo: more is a mistake, or a decompression bomb
 MAX_PIXELS = 40_000_000
@@ -112,17 +113,6 @@ def resolve(titles: TitleConfig, audio: str | os.PathLike) -> Titles:
 
 
 # -- composing the elements -----------------------------------------------------------------------
-
-
-@dataclass
-class Element:
-    """A premultiplied RGBA image (h, w, 4) float32, its top-left corner at (x, y) in the frame,
-    and whether it fades out with the intro."""
-
-    rgba: np.ndarray
-    x: int
-    y: int
-    intro: bool = False
 
 
 def _picture(img, box: int, radius: float = 0.0) -> np.ndarray:
@@ -306,86 +296,19 @@ def _logo(img, w: int, h: int, unit: int, margin: int, floor: int, corner: str) 
     return Element(pic, x, y)
 
 
-# -- drawing them in GL -----------------------------------------------------------------------------
-
-_VERTEX = """
-#version 330 core
-uniform vec4 u_rect;  // x0, y0, x1, y1 in clip space
-out vec2 v_uv;
-void main() {
-    vec2 k = vec2(float(gl_VertexID & 1), float(gl_VertexID >> 1));
-    v_uv = k;
-    gl_Position = vec4(mix(u_rect.xy, u_rect.zw, k), 0.0, 1.0);
-}
-"""
-
-_FRAGMENT = """
-#version 330 core
-uniform sampler2D u_image;
-uniform float u_opacity;
-in vec2 v_uv;
-out vec4 frag;
-void main() { frag = texture(u_image, v_uv) * u_opacity; }  // premultiplied
-"""
-
-
 def intro_opacity(t: float) -> float:
     """The intro's opacity at `t` seconds: whole, then fading out smoothly to nothing."""
     k = min(max((t - INTRO_HOLD) / INTRO_FADE, 0.0), 1.0)
     return 1.0 - k * k * (3.0 - 2.0 * k)
 
 
-class TitleOverlay:
-    """`elements` drawn on `ctx` over frames of `size` at `fps` (the frame loop's overlay:
-    render/frames.py)."""
-
-    band = 0  # rows at the bottom that change on their own (none: the sync meter sees them all)
+class TitleOverlay(ImageLayers):
+    """The elements of `layout` drawn on `ctx` over frames of `size` at `fps`, the intro's
+    fading out (the frame loop's overlay: render/frames.py)."""
 
     def __init__(self, ctx, size: tuple[int, int], elements: list[Element], fps: Fraction):
-        import moderngl
+        super().__init__(ctx, size, elements)
+        self.fps = fps
 
-        self.ctx, self.fps = ctx, fps
-        self.made, self.quads = [], []
-        try:
-            self.prog = self._made(ctx.program(vertex_shader=_VERTEX, fragment_shader=_FRAGMENT))
-            self.prog["u_image"].value = 0
-            self.vao = self._made(ctx.vertex_array(self.prog, []))
-            w, h = size
-            for e in elements:
-                eh, ew = e.rgba.shape[:2]
-                pixels = np.ascontiguousarray((np.clip(e.rgba[::-1], 0, 1) * 255 + 0.5).astype(np.uint8))
-                tex = self._made(ctx.texture((ew, eh), 4, pixels.tobytes()))
-                tex.filter = moderngl.NEAREST, moderngl.NEAREST  # drawn pixel for pixel
-                y0 = h - e.y - eh  # GL counts rows from the bottom
-                rect = (2 * e.x / w - 1, 2 * y0 / h - 1, 2 * (e.x + ew) / w - 1, 2 * (y0 + eh) / h - 1)
-                self.quads.append((tex, rect, e.intro))
-        except BaseException:
-            self.release()
-            raise
-
-    def _made(self, obj):
-        self.made.append(obj)
-        return obj
-
-    def draw(self, f: int) -> None:
-        """The elements at frame `f`, over what is in the bound framebuffer."""
-        import moderngl
-
-        ctx = self.ctx
-        ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)
-        ctx.enable(moderngl.BLEND)
-        ctx.blend_func = moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
-        intro = intro_opacity(f / self.fps)
-        for tex, rect, fades in self.quads:
-            opacity = intro if fades else 1.0
-            if opacity <= 0.0:
-                continue
-            self.prog["u_rect"].value = rect
-            self.prog["u_opacity"].value = opacity
-            tex.use(0)
-            self.vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
-        ctx.disable(moderngl.BLEND)
-
-    def release(self) -> None:
-        while self.made:
-            self.made.pop().release()
+    def opacity(self, element: Element, f: int) -> float:
+        return intro_opacity(float(f / self.fps)) if element.intro else 1.0
