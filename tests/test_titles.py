@@ -109,7 +109,7 @@ def test_tags_come_from_the_container_or_the_audio_stream(tmp_path, tagged):
     ogg = write_audio(tmp_path / "s.ogg", music_like(0.5), extra=("-metadata", "title=On = the; stream"))
     assert read_tags(ogg) == {"title": "On = the; stream"}
     art = cover_art(tagged)
-    assert art is not None and titles.load_image(art, "cover art").size == (64, 64)
+    assert art is not None and titles.load_image(art, "cover", "its art").size == (64, 64)
     assert cover_art(ogg) is None
 
 
@@ -271,3 +271,18 @@ def test_a_batch_with_a_missing_logo_is_one_line_before_any_work(tmp_path, tiny_
     assert r.exit_code == 2
     assert one_error_line(r.stderr) == f"error: logo {tmp_path / 'logo.png'}: no such file"
     assert not (tmp_path / "out").exists()
+
+
+def test_broken_embedded_art_is_left_out_with_a_warning(tmp_path, capsys):
+    from audioviz.tags import cover_art
+
+    huge = png(tmp_path / "huge.png", np.zeros((4, 8200, 3), np.uint8))
+    plain = write_audio(tmp_path / "plain.mp3", music_like(0.5))
+    song = tmp_path / "song.mp3"
+    subprocess.run([ffmpeg.executable(), "-y", "-loglevel", "error", "-i", str(plain), "-i", str(huge), "-map", "0",
+                    "-map", "1", "-c", "copy", "-disposition:v", "attached_pic", str(song)], check=True)
+    assert cover_art(song) is not None
+    got = titles.resolve(TitleConfig(title="x", cover="auto"), song)
+    assert got.cover is None and got.title == "x"
+    assert ("warning: the art song.mp3 carries: 8200x4 pixels is too large for a cover; the most is 8192 a side "
+            "and 40 megapixels; the titles are drawn without it") in capsys.readouterr().err

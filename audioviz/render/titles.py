@@ -33,12 +33,12 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def load_image(source: str | os.PathLike | bytes, what: str):
-    """A PIL RGBA image of a file (or of encoded bytes, named `what`), checked: InputError for
-    a missing, unreadable or oversized one."""
+def load_image(source: str | os.PathLike | bytes, what: str, name: str = ""):
+    """A PIL RGBA image, the `what` (cover, logo) of a run, from a file (or from encoded bytes
+    called `name`), checked: InputError for a missing, unreadable or oversized one."""
     from PIL import Image, UnidentifiedImageError
 
-    name = what if isinstance(source, bytes) else str(source)
+    name = name or str(source)
     if not isinstance(source, bytes):
         path = Path(source)
         if not path.is_file():
@@ -86,7 +86,7 @@ class Titles:
 
 def resolve(titles: TitleConfig, audio: str | os.PathLike) -> Titles:
     """`titles` for the song `audio`: tags and embedded art where they say auto (a missing
-    title becomes the file's name; missing art is left out, with a warning)."""
+    title becomes the file's name; missing or broken art is left out, with a warning)."""
     from ..tags import cover_art, read_tags
 
     tags = read_tags(audio) if AUTO in (titles.title, titles.artist) else {}
@@ -105,7 +105,10 @@ def resolve(titles: TitleConfig, audio: str | os.PathLike) -> Titles:
         if art is None:
             _warn(f"{Path(audio).name} carries no cover art; the titles are drawn without one")
         else:
-            cover = load_image(art, f"cover art of {Path(audio).name}")
+            try:
+                cover = load_image(art, "cover", f"the art {Path(audio).name} carries")
+            except InputError as e:  # the song is fine, its picture is not: the video is still made
+                _warn(f"{e}; the titles are drawn without it")
     elif titles.cover is not None:
         cover = load_image(titles.cover, "cover")
     logo = load_image(titles.logo, "logo") if titles.logo is not None else None
