@@ -18,7 +18,7 @@ from .config import (
     Subset,
     TimelineConfig,
 )
-from .errors import AudiovizError
+from .errors import ENV_DEBUG, AudiovizError, describe_unexpected
 from .options import (
     ALPHA,
     CLIP,
@@ -82,25 +82,6 @@ INTERRUPTED = 130  # Ctrl-C (SIGINT) and SIGTERM alike: stopped cleanly, nothing
 STOPPED = 3  # batch: stopped early on a fault of the machine (no GL, no ffmpeg, disk full, ...)
 
 
-ENV_DEBUG = "AUDIOVIZ_DEBUG"
-
-
-def _unexpected(e: Exception) -> str:
-    """One line for an exception no part of audioviz expected: what the machine said, where it
-    is the machine's (memory, a disk), else a bug to report."""
-    import errno
-
-    if isinstance(e, MemoryError):
-        return "out of memory; free some, or use a smaller --size or a shorter --duration"
-    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"{e.filename or 'the disk'}: no space left on its disk ({e.strerror})"
-    if isinstance(e, OSError) and e.strerror:
-        return f"{e.filename}: {e.strerror}" if e.filename else e.strerror
-    text = " ".join(str(e).split())[:300]
-    return (f"unexpected {type(e).__name__}{': ' + text if text else ''} (a bug in audioviz: please report it with "
-            f"the command that caused it; {ENV_DEBUG}=1 shows where it happened)")
-
-
 def describe_sync(sync: dict) -> str:
     """The sync score in words, for the line after a render's summary."""
     def num(key: str, digits: int = 2) -> str:
@@ -138,7 +119,7 @@ def handles_errors(fn):
         except Exception as e:
             if os.environ.get(ENV_DEBUG):
                 raise
-            _fail(_unexpected(e))
+            _fail(describe_unexpected(e))
 
     return wrapper
 
@@ -307,6 +288,12 @@ def train(
     optimizer: Annotated[Optional[Optimizer], typer.Option(help="Optimizer (default: from the preset).")] = None,
     val_fraction: Annotated[Optional[float], typer.Option(help="Share of tracks held out for validation (default 0.1; classifiers: 0.2 of each class).")] = None,
     max_segments_per_track: Annotated[int, typer.Option(help="Evenly spaced segments kept per track (0: all).")] = 0,
+    momentum: Annotated[Optional[float], typer.Option(help="SGD's momentum (default: from the preset).")] = None,
+    width: Annotated[Optional[int], typer.Option(help="Autoencoders: filters of the first conv block (default: from the preset).")] = None,
+    code_norm: Annotated[Optional[bool], typer.Option("--code-norm/--no-code-norm", help="Autoencoders: batch-normalise the code's pre-activations (default: from the preset).", show_default=False)] = None,
+    width_divisor: Annotated[Optional[int], typer.Option(help="Classifiers: the paper's filter counts divided by this, a divisor of 64 (default: from the preset).")] = None,
+    weight_decay: Annotated[Optional[float], typer.Option(help="Classifiers: the optimiser's weight decay (default: from the preset).")] = None,
+    dropout: Annotated[Optional[float], typer.Option(help="Classifiers: dropout before the FC layers (default: from the preset).")] = None,
     bypass_dropout: Annotated[Optional[float], typer.Option(help="Autoencoders: share of batches trained through the code alone (default: from the preset).")] = None,
     contrast: Annotated[Optional[float], typer.Option(help="Weight of the track-contrastive term: segments of one track are pulled together in the code (autoencoders) or the default feature layer (classifiers), so that the features carry what a track keeps (default: from the preset).")] = None,
     fma_metadata: Annotated[Optional[Path], typer.Option(help="Classifiers: FMA's metadata folder (with tracks.csv); labels are FMA's top genres, splits FMA's own.")] = None,
@@ -325,7 +312,8 @@ def train(
 
     trainer = make_trainer(
         data_dir, output, model, preset.value, progress=_progress(quiet), epochs=epochs, batch_size=batch_size, lr=lr,
-        optimizer=optimizer.value if optimizer else None, val_fraction=val_fraction,
+        optimizer=optimizer.value if optimizer else None, momentum=momentum, width=width, code_norm=code_norm,
+        width_divisor=width_divisor, weight_decay=weight_decay, dropout=dropout, val_fraction=val_fraction,
         max_segments_per_track=max_segments_per_track, bypass_dropout=bypass_dropout, contrast=contrast,
         fma_metadata=fma_metadata, subset=subset.value if subset else None,
         labels_from=labels_from.value if labels_from else None, balance=balance,
@@ -346,6 +334,129 @@ def train(
                    f"card: {output / 'model.md'}", err=True)
         for line in summary["failed_tracks"]:
             typer.echo(f"skipped {line}", err=True)
+
+
+@app.command()
+@handles_errors
+def tune(
+    data_dir: Annotated[Optional[Path], typer.Argument(help="Folder of music, searched recursively (continuing a study: its own, unless given).", show_default=False, metavar="DATA_DIR")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Study folder: study.db (Optuna, SQLite), cache/, trials/NNNN/ (a training run each) and best (the winner's run). Rerun to continue.", show_default=False)] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", metavar="STUDY", help="Report on the study in this folder instead of running it: STUDY/report/ gets summary.txt, trials.csv, and history, importances, parallel-coordinates and per-epoch PNGs (needs matplotlib: the analysis extra).", show_default=False)] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="What to tune: ae, ae_shared, ae_skip (autoencoders) or alexnet, vgg11, vgg13, vgg16 (genre classifiers). [default: ae_shared]", show_default=False)] = None,
+    trials: Annotated[Optional[int], typer.Option(min=1, help="Trials the study holds when done, over all its runs (those interrupted and continued do not count). [default: 20]", show_default=False)] = None,
+    timeout: Annotated[Optional[str], typer.Option(metavar="DURATION", help="Start no trial after this long, e.g. 90m, 2h or 1h30m (the running ones finish).", show_default=False)] = None,
+    preset: Annotated[Optional[Preset], typer.Option(help="What the space does not search (the architecture's depth, its FC layers) and the epochs come from this preset. [default: compact]", show_default=False)] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs of each trial (default: the preset's).", show_default=False)] = None,
+    space: Annotated[Optional[Path], typer.Option(metavar="FILE.toml", help="Narrow or widen the search space: a TOML file of setting = { low, high, log, step }, a list, or one fixed value (the settings are listed above).", show_default=False)] = None,
+    min_code_std: Annotated[Optional[float], typer.Option(help="Autoencoders: an epoch whose code's spread (mean per-component standard deviation) is below this scores no better than predicting the mean segment. [default: 0.05]", show_default=False)] = None,
+    pruner: Annotated[Optional[str], typer.Option(help="median: stop a trial whose epoch scores worse than the median of the others at that epoch; none: never. [default: median]", show_default=False)] = None,
+    startup_trials: Annotated[Optional[int], typer.Option(min=1, help="Trials drawn at random before TPE models the results; pruning starts after min(this, 5) complete trials. [default: 10]", show_default=False)] = None,
+    val_fraction: Annotated[Optional[float], typer.Option(help="Share of tracks held out for validation (default 0.1; classifiers: 0.2 of each class).", show_default=False)] = None,
+    max_segments_per_track: Annotated[Optional[int], typer.Option(help="Evenly spaced segments kept per track (0: all). [default: 0]", show_default=False)] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the split and of every trial's initial weights and batch order (the sampler draws afresh in each run). [default: 0]", show_default=False)] = None,
+    fma_metadata: Annotated[Optional[Path], typer.Option(help="Classifiers: FMA's metadata folder (with tracks.csv); labels are FMA's top genres, splits FMA's own (its test split is never used to choose).", show_default=False)] = None,
+    subset: Annotated[Optional[Subset], typer.Option(help="Classifiers with FMA: keep the tracks of this subset.", show_default=False)] = None,
+    labels_from: Annotated[Optional[LabelSource], typer.Option(help="Classifiers: fma (needs --fma-metadata) or folders (the first folder under DATA_DIR names each file's class).", show_default=False)] = None,
+    device: DeviceOpt = Device.auto,
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="Run the trials as tasks on a Ray cluster (pip install 'audioviz[cluster]'): ray, auto, ray://HOST:10001 or HOST:6379, as for `audioviz batch`. The study folder must be on a filesystem every node mounts at the same path; study.db is opened on this machine only.", show_default=False)] = None,
+    cpus_per_job: Annotated[Optional[float], typer.Option("--cpus-per-job", help="With --cluster: CPUs each trial takes. [default: 2]", show_default=False)] = None,
+    gpus_per_job: Annotated[Optional[float], typer.Option("--gpus-per-job", help="With --cluster: GPUs each trial takes: 1, or a fraction such as 0.25 to share a GPU among four. [default: 0]", show_default=False)] = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="With --cluster: trials at once (default: as many as the cluster holds).", show_default=False)] = None,
+    quiet: QuietOpt = False,
+    json_out: JsonOpt = False,
+):
+    """Search the training settings of an extractor with Optuna (resumable; --report to see
+    what it found).
+
+    \b
+      audioviz tune ~/Music -m ae_shared --trials 40 --timeout 2h -o runs/ae
+      audioviz tune fma/ -m vgg16 --fma-metadata meta/ -o runs/vgg --cluster ray
+      audioviz tune ~/Music -o runs/ae       # again: continues the study
+      audioviz tune --report runs/ae         # best trials, importances, plots
+      audioviz render song.mp3 --model runs/ae/best
+
+    Each trial is a run of `audioviz train` (TPE sampler; a median pruner stops trials that
+    fall behind, epoch by epoch) in its own run folder, so any trial renders with --model;
+    best links to the winner. The study starts with the preset's own settings. Objective:
+    autoencoders, the validation MSE from the code alone (lower is better; a code whose
+    spread falls below --min-code-std scores as predicting the mean segment); classifiers,
+    the held-out track-level accuracy (higher is better).
+
+    \b
+    Search space (--space FILE.toml narrows or widens it):
+      all:          lr, batch_size [16, 32, 64, 128], optimizer [adam, sgd],
+                    momentum (sgd only)
+      autoencoders: width (first block's filters, 4 to 16), code_norm [true,
+                    false], bypass_dropout (0.25 to 1), contrast (fixed at 0)
+      classifiers:  width_divisor [4, 8, 16], dropout (0 to 0.7),
+                    weight_decay (1e-6 to 1e-2, log), contrast (fixed at 0)
+    \b
+    For example:
+      lr = { low = 1e-4, high = 3e-3, log = true }
+      width = { low = 8, high = 24, step = 4 }
+      batch_size = [32, 64]
+      optimizer = "adam"
+    """
+    from .errors import ConfigError
+
+    if report is not None:
+        if data_dir is not None or output is not None:
+            raise ConfigError("--report reads a study and runs nothing; give it alone: audioviz tune --report STUDY")
+        from .tune.report import write_report
+
+        rep = write_report(report)
+        if json_out:
+            typer.echo(json.dumps(rep.as_dict()))
+        else:
+            typer.echo(rep.summary, nl=False)
+            if not quiet:
+                typer.echo(f"wrote {rep.folder}: summary.txt, trials.csv"
+                           + "".join(f", {f.name}" for f in rep.figures), err=True)
+        return
+    if output is None:
+        raise ConfigError("give the study folder with -o (a new one, or a study's to continue it)")
+    from .batch.cluster import ClusterConfig
+    from .tune import Options, parse_duration
+    from .tune import tune as run_study
+
+    given = [name for name, value in (("--cpus-per-job", cpus_per_job), ("--gpus-per-job", gpus_per_job),
+                                      ("--jobs", jobs)) if value is not None]
+    if given and cluster is None:
+        raise ConfigError(f"{given[0]} applies to trials on a cluster only; add --cluster")
+    defaults = ClusterConfig()
+    on = None if cluster is None else ClusterConfig(
+        cluster, defaults.cpus_per_job if cpus_per_job is None else cpus_per_job,
+        defaults.gpus_per_job if gpus_per_job is None else gpus_per_job)
+    seconds = parse_duration(timeout) if timeout is not None else None
+    opts = Options(model=model, trials=trials, preset=preset.value if preset else None, epochs=epochs, space=space,
+                   min_code_std=min_code_std, pruner=pruner, startup_trials=startup_trials, val_fraction=val_fraction,
+                   max_segments_per_track=max_segments_per_track, seed=seed, fma_metadata=fma_metadata,
+                   subset=subset.value if subset else None, labels_from=labels_from.value if labels_from else None,
+                   device=device.value)
+
+    def say(line: str) -> None:
+        if not quiet:
+            from tqdm import tqdm
+
+            tqdm.write(line, file=sys.stderr)
+
+    try:
+        result = run_study(data_dir, output, opts, timeout=seconds, cluster=on, jobs=jobs, progress=_progress(quiet),
+                           say=say)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; run the same command again to continue the study in {output}", err=True)
+        raise typer.Exit(130)
+    if json_out:
+        typer.echo(json.dumps(result.as_dict()))
+    elif not quiet:
+        c, b = result.counts, result.best
+        best = (f"; best: trial {b['number']}, {b['value']:.6f} (--model {output / 'best'})" if b else
+                "; no trial is complete yet")
+        more = "; time limit reached: run the same command again to go on" if result.stopped == "time limit" else ""
+        elsewhere = f"; {result.running_elsewhere} trial(s) still running in other processes" if result.running_elsewhere else ""
+        typer.echo(f"study {output}: {c['counted']} of {c['asked_for']} trials ({c['complete']} complete, "
+                   f"{c['pruned']} pruned, {c['failed']} failed){best}{elsewhere}{more}; "
+                   f"audioviz tune --report {output} for more", err=True)
 
 
 @app.command()
@@ -583,6 +694,30 @@ def compare(
     elif not quiet:
         typer.echo(f"wrote {result.output}: {len(result.tiles)} tiles of {result.tile} in {result.layout} "
                    f"({result.size}), {result.frames} frames, in {result.wall_seconds:.1f} s", err=True)
+
+
+@app.command()
+@handles_errors
+def serve(
+    music: Annotated[Optional[Path], typer.Option("--music", help="Folder of music the page lists, searched recursively (without it, songs come from uploads).", show_default=False)] = None,
+    workdir: Annotated[Optional[Path], typer.Option("--workdir", help="Folder of the results and uploads (default: serve/ in the cache, $AUDIOVIZ_CACHE or ~/.cache/audioviz).", show_default=False)] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 serves every network this machine is on (the playground has no password: it warns).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free one).")] = 8765,
+    max_upload: Annotated[str, typer.Option("--max-upload", metavar="SIZE", help="Largest song an upload may be, e.g. 200M or 1G.")] = "200M",
+    max_workdir: Annotated[str, typer.Option("--max-workdir", metavar="SIZE", help="Size cap of the work folder: the results and uploads used longest ago are removed to keep under it.")] = "5G",
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Renders and comparisons at once, each in a worker process of its own (previews have a worker of their own besides).")] = 1,
+    model: Annotated[Optional[list[Path]], typer.Option("--model", "-m", help="Also offer this model checkpoint (.pt, or a training run's folder) on the page; repeat for more.", show_default=False)] = None,
+    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", metavar="NAME", help="Also answer requests that name this server NAME (a reverse proxy's, say); repeat for more. Any other name is refused, against DNS rebinding.", show_default=False)] = None,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the web browser.")] = False,
+):
+    """Serve the playground: a page where you pick a song and try models, mappings and scenes
+    by watching previews, then render, compare and download (pip install 'audioviz[serve]')."""
+    from .serve import serve as run_server
+    from .serve.store import parse_bytes
+
+    run_server(music=music, workdir=workdir, host=host, port=port, max_upload=parse_bytes(max_upload, "--max-upload"),
+               max_workdir=parse_bytes(max_workdir, "--max-workdir"), jobs=jobs, models=tuple(model or ()),
+               allow_hosts=tuple(allow_host or ()), open_browser=open_browser)
 
 
 def _usage_line(e: typer.TyperException) -> str:

@@ -1,5 +1,7 @@
 """One exception tree. Library code raises these; the CLI turns them into one line on stderr."""
 
+ENV_DEBUG = "AUDIOVIZ_DEBUG"  # set: an unexpected exception shows its traceback
+
 
 class AudiovizError(Exception):
     """A problem the user can act on; its message is a complete sentence fit for a terminal."""
@@ -45,6 +47,11 @@ class TrainingError(AudiovizError):
     """Training cannot start or continue (no usable audio, incompatible run folder, ...)."""
 
 
+class TuneError(AudiovizError):
+    """A hyper-parameter search cannot start or continue (a bad search-space file, an output
+    folder that holds another study, ...)."""
+
+
 class MissingDependencyError(AudiovizError):
     """An optional extra that a command needs is not installed; the message says how to add it."""
 
@@ -74,3 +81,19 @@ class DecoderError(AudiovizError):
 
 class CacheError(AudiovizError):
     """The feature cache cannot be used (a file where its folder should be, unwritable, full)."""
+
+
+def describe_unexpected(e: Exception) -> str:
+    """One line for an exception no part of audioviz expected: what the machine said, where it
+    is the machine's (memory, a disk), else a bug to report."""
+    import errno
+
+    if isinstance(e, MemoryError):
+        return "out of memory; free some, or use a smaller --size or a shorter --duration"
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{e.filename or 'the disk'}: no space left on its disk ({e.strerror})"
+    if isinstance(e, OSError) and e.strerror:
+        return f"{e.filename}: {e.strerror}" if e.filename else e.strerror
+    text = " ".join(str(e).split())[:300]
+    return (f"unexpected {type(e).__name__}{': ' + text if text else ''} (a bug in audioviz: please report it with "
+            f"the command that caused it; {ENV_DEBUG}=1 shows where it happened)")

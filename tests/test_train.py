@@ -125,3 +125,17 @@ def test_corpus_keeps_few_files_open(tmp_path, monkeypatch):
     x = corpus.batch(pairs)
     assert x.shape == (15, 1, 64, 96) and (x[:, 0, 0, 0] == pairs[:, 0]).all()
     assert len(corpus._arrays) == 2
+
+
+def test_the_searched_settings_are_train_options_too(tmp_path, corpus):
+    # a tuned trial's model card says how to train it again with `audioviz train` (audioviz tune)
+    run = tmp_path / "run"
+    r = CliRunner().invoke(app, ["train", str(corpus), "-o", str(run), "--preset", "tiny", "--epochs", "1",
+                                 "--width", "4", "--no-code-norm", "--optimizer", "sgd", "--momentum", "0.5", "--quiet"])
+    assert r.exit_code == 0, r.output
+    saved = json.loads((run / "config.json").read_text())["train"]
+    assert (saved["width"], saved["code_norm"], saved["momentum"]) == (4, False, 0.5)
+    assert "--momentum 0.5 --width 4 --no-code-norm" in (run / "model.md").read_text()
+    r = CliRunner().invoke(app, ["train", str(corpus), "-o", str(tmp_path / "x"), "--dropout", "0.3"])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == "error: --dropout only applies to the genre classifiers (alexnet, vgg11, vgg13, vgg16), not to ae_shared"

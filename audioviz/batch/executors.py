@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ..config import RenderConfig
 from ..errors import AudiovizError, BatchStoppedError
+from ..workers import die_with_parent, imports_isolated
 from .folder import remove_stale
 from .plan import Track
 from .report import FAILED, TrackResult
@@ -71,33 +72,6 @@ def default_jobs() -> int:
     return max(1, jobs)
 
 
-def _die_with_parent() -> None:
-    """Linux: have the kernel send SIGTERM to this worker when the batch process dies, even by
-    SIGKILL, so that no orphan goes on rendering."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-@contextlib.contextmanager
-def _imports_isolated():
-    """Workers import only audioviz and what it needs, whatever folder the batch runs in. A
-    spawned worker (and multiprocessing's resource tracker) starts as `python -c ...`, which
-    puts the current folder first on sys.path before it imports multiprocessing: a signal.py or
-    multiprocessing.py there would run in every worker. PYTHONSAFEPATH=1 (Python 3.11) keeps
-    it out; the processes started meanwhile inherit it, and the batch's environment is restored."""
-    before = os.environ.get("PYTHONSAFEPATH")
-    os.environ["PYTHONSAFEPATH"] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["PYTHONSAFEPATH"]
-        else:
-            os.environ["PYTHONSAFEPATH"] = before
-
-
 def _stuck_frame(conn, current: list[Track], code: int, message: str) -> None:
     """A worker's frame of a user scene never finished (render/watchdog.py ends the process):
     the batch hears that the track failed on a fault every track of the scene meets, or, when
@@ -126,7 +100,7 @@ def _worker_main(config: RenderConfig, threads: int, conn) -> None:
     signal.signal(signal.SIGTERM, interrupt_once)
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a batch started with nohup or & keeps it ignored
         signal.signal(signal.SIGINT, interrupt_once)
-    _die_with_parent()
+    die_with_parent()
     try:
         from ..session import Renderer
 
@@ -185,7 +159,7 @@ class LocalPool:
         proc = self.mp.Process(target=_worker_main, args=(self.config, self.threads, theirs),
                                name=f"audioviz-batch-{self._next_id}", daemon=True)
         self._next_id += 1
-        with _imports_isolated():
+        with imports_isolated():
             proc.start()
         theirs.close()  # the worker's copy is its own: when it dies, reading ours ends
         self.workers.append(_Worker(proc, ours))

@@ -22,7 +22,9 @@ from .contrast import track_contrast
 from .dataset import Corpus, audio_files
 from .loop import Epoch, TrainingLoop
 from .run_folder import check_run_folder
-from .settings import Settings, check_real
+from .settings import Settings, check_real, check_whole
+
+MAX_WIDTH = 256  # filters of the first conv block: the paper's is 32
 
 # A smoke-test size: trains in seconds, for checking a pipeline end to end (and for the tests).
 TINY = AEConfig(num_init_filters=4, num_pools=2, num_fc=2, fc_scale_down=32, code_norm=True)
@@ -52,6 +54,9 @@ class TrainConfig(Settings):
     contrast: float = 0.0  # weight of the track-contrastive term on the code (contrast.py)
     seed: int = 0
     device: str = "auto"
+    # the architecture's own settings that `audioviz tune` searches (else the preset's):
+    width: int = 0  # filters of the first conv block (0: the preset's)
+    code_norm: bool | None = None  # batch-normalise the code's pre-activations (None: the preset's)
 
     presets = PRESETS
 
@@ -61,10 +66,16 @@ class TrainConfig(Settings):
         self.check_shared()
         check_real("--bypass-dropout", self.bypass_dropout, 0, 1)
         check_real("--contrast", self.contrast, 0, 100)
+        check_whole("width", self.width, 0, MAX_WIDTH)
+        if self.code_norm is not None and type(self.code_norm) is not bool:
+            raise TrainingError(f"code norm {self.code_norm!r} is not true or false")
 
     @property
     def ae_config(self) -> AEConfig:
-        return replace(PRESETS[self.preset]["ae"], variant=self.model)
+        arch = {"num_init_filters": self.width} if self.width else {}
+        if self.code_norm is not None:
+            arch["code_norm"] = self.code_norm
+        return replace(PRESETS[self.preset]["ae"], variant=self.model, **arch)
 
 
 def _norm_stats(corpus: Corpus, rng: np.random.Generator, n: int = 2000) -> dict:
@@ -87,6 +98,15 @@ class Trainer(TrainingLoop):
         check_run_folder(self.run_dir, self.config, {"ae": self.config.ae_config.to_dict(),
                          "frontend": self.frontend.to_dict(), "data_dir": str(self.data_dir.absolute())})
         return self.cache(files)
+
+    def cache_corpus(self) -> Corpus:
+        return self.cache(audio_files(self.data_dir))
+
+    def mean_baseline(self, corpus: Corpus) -> float:
+        """Validation MSE of always predicting the mean training segment, with the input
+        normalisation a run of these settings measures: what a code must beat to carry anything."""
+        norm = _norm_stats(corpus, np.random.default_rng(self.config.seed))
+        return self._mean_baseline(corpus, self.on_device(norm))
 
     def network(self) -> ConvAutoencoder:
         return ConvAutoencoder(self.config.ae_config)
@@ -195,6 +215,10 @@ def train_command(cfg: TrainConfig, data_dir: str, run_dir: str) -> str:
             "--epochs", cfg.epochs, "--batch-size", cfg.batch_size, "--optimizer", cfg.optimizer,
             "--lr", cfg.lr, "--val-fraction", cfg.val_fraction, "--bypass-dropout", cfg.bypass_dropout,
             *(["--contrast", cfg.contrast] if cfg.contrast else []),
+            # what only `audioviz tune` sets (the preset's otherwise)
+            *(["--momentum", cfg.momentum] if cfg.optimizer == "sgd" and cfg.momentum != PRESETS[cfg.preset]["momentum"] else []),
+            *(["--width", cfg.width] if cfg.width else []),
+            *([f"--{'' if cfg.code_norm else 'no-'}code-norm"] if cfg.code_norm is not None else []),
             "--max-segments-per-track", cfg.max_segments_per_track, "--seed", cfg.seed, "-o", run_dir]
     return " ".join(shlex.quote(str(a)) for a in args)
 

@@ -177,6 +177,10 @@ class ClassifierTrainer(TrainingLoop):
             self.weights = torch.tensor(w, dtype=torch.float32, device=self.device)
         return corpus
 
+    def cache_corpus(self) -> Corpus:
+        labels = self._labels()
+        return self.cache(labels.files, labels.splits)
+
     def network(self) -> GenreClassifier:
         return GenreClassifier(self.config.classifier_config(self.classes))
 
@@ -347,6 +351,13 @@ def make_command(cfg: ClassifierTrainConfig, data_dir: str, run_dir: str) -> str
         args += ["--pretrained"] if cfg.pretrained == "imagenet" else ["--pretrained-file", cfg.pretrained]
     if cfg.contrast:
         args += ["--contrast", cfg.contrast]
+    preset = PRESETS[cfg.preset]  # what only `audioviz tune` sets (the preset's otherwise)
+    for flag, key, default in (("--width-divisor", "width_divisor", preset["width_divisor"]),
+                               ("--weight-decay", "weight_decay", preset["weight_decay"]),
+                               ("--dropout", "dropout", ClassifierTrainConfig.dropout),
+                               ("--momentum", "momentum", preset["momentum"] if cfg.optimizer == "sgd" else cfg.momentum)):
+        if getattr(cfg, key) != default:
+            args += [flag, getattr(cfg, key)]
     args += ["--max-segments-per-track", cfg.max_segments_per_track, "--seed", cfg.seed, "-o", run_dir]
     return " ".join(shlex.quote(str(a)) for a in args)
 

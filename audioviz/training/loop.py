@@ -15,7 +15,7 @@ import math
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -60,12 +60,25 @@ class TrainingLoop(ABC):
         self.progress = progress
         self.device = resolve_device(config.device)
         self.frontend = FrontendConfig()
+        # where the MFCC segments are cached: the run folder's own, unless the caller shares one
+        # among runs of the same data (`audioviz tune` does, for its trials)
+        self.cache_dir = self.run_dir / "cache"
+        # called after each epoch, once last.pt holds it, with the epoch's number (from 1) and
+        # the run's state; returning True ends the run there as if its epochs were done (the
+        # best epoch so far is finished as usual). `audioviz tune` prunes trials with it.
+        self.on_epoch: Callable[[int, dict], bool] | None = None
+        self.state: dict = {}  # the run's state (epoch, best, history), once `run` has begun
 
     # -- what a family gives ------------------------------------------------------------------
     @abstractmethod
     def prepare(self) -> Corpus:
         """Check the data, make the run folder (`check_run_folder`), cache the corpus (`cache`).
         What can be checked without the run folder is checked first, so that a typo leaves none."""
+
+    def cache_corpus(self) -> Corpus:
+        """Check the data and cache it in `cache_dir`, without making the run folder: what
+        `audioviz tune` does once, before the trials that share the cache."""
+        raise NotImplementedError
 
     @abstractmethod
     def network(self) -> torch.nn.Module:
@@ -118,7 +131,7 @@ class TrainingLoop(ABC):
     def cache(self, files: list[Path], splits: dict[str, str] | None = None) -> Corpus:
         """The corpus of `files` in the run folder's cache, split by `splits` (see `Corpus.prepare`)."""
         cfg = self.config
-        return Corpus.prepare(self.data_dir, self.run_dir / "cache", self.frontend, cfg.val_fraction, cfg.seed,
+        return Corpus.prepare(self.data_dir, self.cache_dir, self.frontend, cfg.val_fraction, cfg.seed,
                               cfg.max_segments_per_track or None, self.progress, files=files, splits=splits)
 
     def inputs(self, corpus: Corpus, pairs: np.ndarray, norm: dict) -> torch.Tensor:
@@ -150,6 +163,7 @@ class TrainingLoop(ABC):
         net = self.network().to(self.device)
         opt = self.optimizer(net)
         state = {"epoch": 0, "step": 0, self.best_entry: copy.copy(self.no_best), "best_epoch": -1, "history": [], "seconds": 0.0}
+        self.state = state
         last = self.run_dir / "last.pt"
         ck = read_last(last, self.device)
         if ck is not None:
@@ -209,6 +223,8 @@ class TrainingLoop(ABC):
                     tqdm.write(f"epoch {epoch + 1}: {result.line}{'  (best)' if improved else ''}")
                 save_last()
                 last_save = time.monotonic()
+                if self.on_epoch is not None and self.on_epoch(epoch + 1, state):
+                    break
         except KeyboardInterrupt:
             save_last()
             raise
