@@ -218,8 +218,13 @@ class Renderer:
         t_map = time.perf_counter()
         fmt = frame_format(self.ctx, c.video.size, pix_fmt="rgb24" if sequence else pix_fmt(c.encoder))
         overlays = self._overlays(motion, rhythm, titles)
-        source = SceneFrames(self.ctx, self.scene_cls(), motion, c.video.size, c.seed, fmt, overlays,
-                             alpha=c.encoder.alpha)
+        try:
+            source = SceneFrames(self.ctx, self.scene_cls(), motion, c.video.size, c.seed, fmt, overlays,
+                                 alpha=c.encoder.alpha)
+        except BaseException:  # a session renders on: what the overlays made must not stay behind
+            for overlay in overlays:
+                overlay.release()
+            raise
         # the debug band scrolls with the music: the sync score is the scene's alone
         meter = ChangeMeter(c.video.size, fmt, below=max((o.band for o in overlays), default=0))
         extractor = self.listener.extractor
