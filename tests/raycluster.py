@@ -14,6 +14,7 @@ the cluster and its clients run with RAY_AUTH_MODE=disabled.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -119,3 +120,19 @@ class RayCluster:
         self.holder.kill()
         self.holder.wait()
         shutil.rmtree(self.temp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_cluster():
+    """A two-node cluster for the tests inside the block; they are skipped where none can run."""
+    import pytest
+
+    c = RayCluster()
+    why = c.why_not()
+    if why:
+        pytest.skip(f"no Ray cluster here: {why}")
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()

@@ -14,7 +14,6 @@ import time
 
 import pytest
 from media import audio_seconds, frames, music_like, video_stream, write_audio
-from raycluster import RayCluster
 
 from audioviz.batch import mp4_complete, read_report
 
@@ -24,15 +23,10 @@ SECONDS = 12.0
 
 @pytest.fixture(scope="module")
 def cluster():
-    c = RayCluster()
-    why = c.why_not()
-    if why:
-        pytest.skip(f"no Ray cluster here: {why}")
-    try:
-        c.start()
+    from raycluster import running_cluster
+
+    with running_cluster() as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture(scope="module")

@@ -448,17 +448,10 @@ def test_a_classifier_study_maximises_held_out_track_accuracy(tmp_path, music):
 
 @pytest.fixture(scope="module")
 def cluster():
-    from raycluster import RayCluster
+    from raycluster import running_cluster
 
-    c = RayCluster()
-    why = c.why_not()
-    if why:
-        pytest.skip(f"no Ray cluster here: {why}")
-    try:
-        c.start()
+    with running_cluster() as c:
         yield c
-    finally:
-        c.stop()
 
 
 def test_trials_as_ray_tasks_on_two_nodes(cluster, music, narrow, tmp_path):
