@@ -26,6 +26,14 @@ def music_like(seconds: float, seed: int = 0, sr: int = SR) -> np.ndarray:
     return np.stack([mono, np.roll(mono, 200)], axis=1).astype(np.float32)
 
 
+def styled_track(seconds: float, seed: int, loud: bool) -> np.ndarray:
+    """music_like, or a louder, noisier version of it: two styles a classifier can tell apart."""
+    x = music_like(seconds, seed)
+    if loud:
+        x = np.clip(x * 3 + np.random.default_rng(seed).normal(0, 0.3, x.shape), -1, 1).astype(np.float32)
+    return x
+
+
 def write_audio(path: Path, samples: np.ndarray, sr: int = SR, extra: tuple[str, ...] = ()) -> Path:
     """Encode float samples (n,) or (n, channels) to whatever the file extension says."""
     samples = np.asarray(samples, dtype="<f4")

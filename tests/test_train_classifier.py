@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from media import music_like, write_audio
+from media import music_like, styled_track, write_audio
 from typer.testing import CliRunner
 
 from audioviz.cli import app
@@ -31,13 +31,6 @@ def test_track_accuracy_is_a_majority_vote_of_segments():
     assert track_accuracy(pred, tracks, labels, 3) == 0.5
 
 
-def tone_track(seconds: float, seed: int, loud: bool) -> np.ndarray:
-    x = music_like(seconds, seed)
-    if loud:
-        x = np.clip(x * 3 + np.random.default_rng(seed).normal(0, 0.3, x.shape), -1, 1).astype(np.float32)
-    return x
-
-
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory):
     """Two classes in folders, three tracks each, and one file at the top that has no class."""
@@ -45,7 +38,7 @@ def labelled(tmp_path_factory):
     for i in range(6):
         cls = ("calm", "loud")[i % 2]
         (root / cls).mkdir(exist_ok=True)
-        write_audio(root / cls / f"t{i}.ogg", tone_track(4.0, i, cls == "loud"))
+        write_audio(root / cls / f"t{i}.ogg", styled_track(4.0, i, cls == "loud"))
     write_audio(root / "loose.ogg", music_like(2.0, 9))
     return root
 
@@ -111,7 +104,7 @@ def test_fma_labels_train_with_fmas_split(tmp_path):
     for i, (genre, split) in enumerate([("Rock", "training"), ("Folk", "training"), ("Rock", "training"),
                                         ("Folk", "training"), ("Rock", "validation"), ("Folk", "test")]):
         (audio / "000").mkdir(parents=True, exist_ok=True)
-        write_audio(audio / "000" / f"{i + 2:06d}.ogg", tone_track(3.0, i, genre == "Rock"))
+        write_audio(audio / "000" / f"{i + 2:06d}.ogg", styled_track(3.0, i, genre == "Rock"))
         rows.append(f"{i + 2},small,{split},{genre}")
     meta.mkdir()
     (meta / "tracks.csv").write_text(",set,set,track\n,subset,split,genre_top\ntrack_id,,,\n" + "\n".join(rows) + "\n")

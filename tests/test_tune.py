@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 import pytest
-from media import music_like, write_audio
+from media import styled_track, write_audio
 from typer.testing import CliRunner
 
 from audioviz.cli import app
@@ -39,10 +39,7 @@ def music(tmp_path_factory):
     for i in range(6):
         cls = ("calm", "loud")[i % 2]
         (root / cls).mkdir(exist_ok=True)
-        x = music_like(3.0, i)
-        if cls == "loud":
-            x = np.clip(x * 3 + np.random.default_rng(i).normal(0, 0.3, x.shape), -1, 1).astype(np.float32)
-        write_audio(root / cls / f"t{i}.ogg", x)
+        write_audio(root / cls / f"t{i}.ogg", styled_track(3.0, i, cls == "loud"))
     return root
 
 
