@@ -265,6 +265,9 @@ def analyze(
         typer.echo(f"wrote {result.index}: {len(result.figures)} figures for {result.tracks} tracks", err=True)
         for o in result.observations:
             typer.echo(f"({o['key']}) {o['claim']}: {o['verdict']}", err=True)
+        for measure, gap in result.gaps.items():
+            typer.echo(f"{measure} against MFCC statistics: {gap['difference']:+.2f} ({gap['level']:.0%} interval {gap['low']:+.2f} "
+                       f"to {gap['high']:+.2f}), {gap['verdict']}", err=True)
         for variant, m in (result.sync or {}).get("medians", {}).items():
             typer.echo(f"sync, {variant}: {describe_sync(m)}", err=True)
         if result.sync:

@@ -118,6 +118,7 @@ class AnalyzeResult:
     sync: dict | None = None  # the sync study (analysis/sync.py): medians per variant
     observations: list = field(default_factory=list)  # the paper's (a) to (e), each with its verdict
     comparison: dict = field(default_factory=dict)  # the model, the baselines, random labels -> measures
+    gaps: dict = field(default_factory=dict)  # measure -> the paired gap to MFCC statistics (analysis/paired.py)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -177,7 +178,7 @@ def analyze_folder(
                      references=references, seed=seed)
     return AnalyzeResult(str(report.index), [str(f) for f in report.figures], len(corpus.tracks), corpus.segments,
                          [f"{p}: {why}" for p, why in corpus.failed], report.separation, report.sync,
-                         report.observations, report.comparison)
+                         report.observations, report.comparison, report.gaps)
 
 
 def render_params(

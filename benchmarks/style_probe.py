@@ -20,7 +20,9 @@ mapping on those excerpts, exactly as `audioviz analyze` does by default, and re
   raw spread          the median standard deviation of the raw features over the excerpts
 
 Targets: every autoencoder and classifier at least matches MFCC statistics on `probe raw` and
-`separation kmeans`. It also decides the two observations of the paper that compare models:
+`separation kmeans`. Beside each verdict: the gap to MFCC statistics on the same tracks and its
+95 % interval (audioviz.analysis.paired), which says whether another draw of such tracks could
+close or reverse it. It also decides the two observations of the paper that compare models:
 (b) ae_shared's raw features spread most of the autoencoders, and (e) classifier features
 separate styles more than autoencoder features after K-Means.
 """
@@ -110,7 +112,7 @@ def row(stats) -> dict:
 
 
 def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, dict, dict, object]:
-    from audioviz.analysis import claims, compute_stats, folder_groups
+    from audioviz.analysis import claims, compute_stats, folder_groups, paired
     from audioviz.analysis.baselines import reference_stats
     from audioviz.extract import checkpoint
     from audioviz.extract.collect import collect
@@ -118,6 +120,7 @@ def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, di
     from audioviz.mapping.fitted import FittedMapping
 
     rows, seconds, families, last = {}, {}, {}, None
+    references = reference_stats(folder, None, seed, progress=True)
     for name in models:
         t0 = time.perf_counter()
         extractor = load_model(name, "cpu")
@@ -129,11 +132,12 @@ def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, di
         stats = compute_stats(corpus, mapping, folder_groups(corpus), seed=seed)
         rows[extractor.title] = row(stats)
         rows[extractor.title]["observations"] = {o.key: o.verdict for o in claims.observations(stats)}
+        rows[extractor.title]["gaps"] = {k: g.as_dict() for k, g in paired.gaps(stats, references["mfcc-stats"]).items()}
         seconds[extractor.title] = round(time.perf_counter() - t0, 1)
         last = stats
         print(f"{extractor.title}: " + ", ".join(f"{k} {v:.2f}" for k, v in rows[extractor.title].items()
                                                  if isinstance(v, float)), file=sys.stderr)
-    for kind, stats in reference_stats(folder, None, seed, progress=True).items():
+    for kind, stats in references.items():
         rows[claims.REFERENCE_NAMES[kind]] = row(stats)
     if last is not None:
         rows[claims.RANDOM_LABELS] = {c: claims.measure(last, *c.split(" "), shuffled=True) for c in COLUMNS}
@@ -165,6 +169,14 @@ def verdicts(rows: dict, families: dict[str, str]) -> dict:
     return out
 
 
+def noise(gap: dict | None) -> str:
+    """' (gap -0.06, 95 % interval -0.14 to +0.02: within noise)' from a paired.Gap's dict."""
+    if not gap:
+        return ""
+    return (f" (gap {gap['difference']:+.2f}, {gap['level']:.0%} interval {gap['low']:+.2f} to {gap['high']:+.2f}: "
+            f"{gap['verdict']})")
+
+
 def markdown(result: dict) -> str:
     cols = [*COLUMNS, "raw spread"]
     lines = [f"Held-out music: {result['tracks']} excerpts of up to {result['seconds']:g} s in {result['groups']} "
@@ -175,7 +187,9 @@ def markdown(result: dict) -> str:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
     for name, t in result["verdicts"]["targets"].items():
-        lines.append(f"- {name}: " + ", ".join(f"{k} {'meets' if ok else 'misses'} MFCC statistics" for k, ok in t.items()))
+        gaps = result["rows"][name].get("gaps", {})
+        lines.append(f"- {name}: " + ", ".join(f"{k} {'meets' if ok else 'misses'} MFCC statistics" + noise(gaps.get(k))
+                                               for k, ok in t.items()))
     for key in ("b", "e, classifiers"):
         if key in result["verdicts"]:
             v = result["verdicts"][key]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from audioviz.analysis import claims, probe
+from audioviz.analysis import claims, paired, probe
 from audioviz.analysis.stats import compute_stats
 from audioviz.extract.collect import CorpusFeatures, TrackFeatures
 from audioviz.mapping.fitted import FittedMapping
@@ -129,6 +129,49 @@ def test_the_comparison_with_baselines_says_who_separates_better(apart, mixed):
     assert rows["random labels"]["separation kmeans"] == pytest.approx(apart.separation_chance)
     e = by_key(mixed, {"mfcc-stats": apart})["e"]
     assert "this model's K-Means separates less than they do" in e.evidence
+    # and by how much, with whether another draw of 18 such tracks could close the gap
+    text = claims.versus_baselines(mixed, {"mfcc-stats": apart})
+    assert "Paired on the same 18 tracks" in text
+    assert "probe -" in text and "K-Means separation -" in text and "behind beyond the noise" in text
+
+
+def test_paired_gaps_tell_a_real_lead_from_the_noise_of_few_tracks(apart, mixed):
+    ahead = paired.gaps(apart, mixed)
+    assert set(ahead) == {"probe raw", "separation kmeans"}
+    for gap in ahead.values():
+        assert gap.tracks == 18 and gap.verdict == paired.AHEAD and 0 < gap.low <= gap.difference <= gap.high
+    assert ahead["probe raw"].difference > 0.5
+    behind = paired.gaps(mixed, apart)
+    assert all(g.verdict == paired.BEHIND for g in behind.values())
+    assert behind["probe raw"].difference == pytest.approx(-ahead["probe raw"].difference)
+    # a view against itself: no gap, and no doubt about it
+    same = paired.gaps(apart, apart)["separation kmeans"]
+    assert (same.difference, same.low, same.high, same.verdict) == (0, 0, 0, paired.WITHIN)
+    # pairs of views that blur the groups by as much (each track's mean moved at random by
+    # as much as the groups differ): the gap is noise, and the intervals say so about as
+    # rarely as their level allows
+    rng = np.random.default_rng(7)
+    calls = []
+    for _ in range(8):
+        centres = {g: rng.normal(0, 1, 10) for g in GROUPS}
+        groups = [g for g in GROUPS for _ in range(6)]
+
+        def blurred():
+            means = [0.5 + 0.03 * centres[g] + 0.03 * rng.normal(0, 1, 10) for g in groups]
+            return stats_of(corpus([rng.normal(m, 0.01, (30, 10)) for m in means], groups))
+
+        calls += [gap.verdict for gap in paired.gaps(blurred(), blurred()).values()]
+    assert len(calls) == 16 and calls.count(paired.WITHIN) >= 14
+
+
+def test_paired_gaps_use_the_tracks_both_views_have_and_refuse_other_groupings(apart):
+    values, groups = grouped(np.random.default_rng(0), shift=0.03, spread=0.01)
+    fewer = stats_of(corpus(values[:-3], groups[:-3]))  # group c's last three tracks missing
+    assert paired.gaps(apart, fewer)["probe raw"].tracks == 15
+    regrouped = stats_of(corpus(values, [groups[(i + 6) % 18] for i in range(18)]))
+    regrouped.paths = apart.paths  # the same files, put in other groups
+    with pytest.raises(ValueError, match="grouped differently"):
+        paired.gaps(apart, regrouped)
 
 
 def test_probe_and_silhouette_on_known_answers():

@@ -163,6 +163,14 @@ def test_analyze_draws_the_report_of_a_folder(tmp_path, corpus_dir, tiny_model):
     for row, measures in out["comparison"].items():
         assert 0 <= measures["probe raw"] <= 1 and -1 <= measures["silhouette kmeans"] <= 1, row
     assert "groups_baselines.png" in names and "<td>MFCC statistics</td>" in html
+    # how far the model is from MFCC statistics, and whether four tracks can tell
+    assert set(out["gaps"]) == {"probe raw", "separation kmeans"}
+    for gap in out["gaps"].values():
+        assert gap["tracks"] == 4 and gap["low"] <= gap["difference"] <= gap["high"] and gap["verdict"] in (
+            "ahead", "behind", "within noise")
+    assert out["gaps"]["probe raw"]["difference"] == pytest.approx(
+        out["gaps"]["probe raw"]["ours"] - out["gaps"]["probe raw"]["theirs"])
+    assert "Paired on the same 4 tracks" in html
     assert [o["key"] for o in out["observations"]] == list("abcde")
     assert all(o["verdict"] in ("holds", "partly", "does not hold", "not tested") for o in out["observations"])
     assert "The paper's observations, checked" in html

@@ -38,6 +38,8 @@ class Report:
     sync: dict | None = None  # analysis/sync.py SyncStudy.as_dict()
     observations: list[dict] = field(default_factory=list)  # the paper's (a) to (e), checked (claims.py)
     comparison: dict[str, dict[str, float | None]] = field(default_factory=dict)  # row -> measure -> value
+    # measure -> the paired gap to MFCC statistics with its interval (paired.py), where they were computed
+    gaps: dict[str, dict] = field(default_factory=dict)
 
 
 def analyze(
@@ -57,6 +59,7 @@ def analyze(
     sub-folder); tracks not in it have no group. `groups_from` says where they came from
     (e.g. "FMA genres"), for the page. `sync`: a SyncStudy (analysis/sync.py) to show too.
     `references`: baseline kind -> its statistics on the same folder (baselines.py)."""
+    from . import paired
     from .claims import comparison, observations
     from .figures import draw_all
     from .report import write_report
@@ -94,6 +97,8 @@ def analyze(
         observations=[o.as_dict() for o in observations(stats, references)],
         comparison={row: {k: (round(v, 4) if np.isfinite(v) else None) for k, v in values.items()}
                     for row, values in comparison(stats, references).items()} if stats.grouped else {},
+        gaps={k: g.as_dict() for k, g in paired.gaps(stats, references["mfcc-stats"]).items()}
+        if stats.grouped and "mfcc-stats" in references else {},
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from . import paired
 from .stats import CorpusStats
 
 HOLDS, PARTLY, FAILS, UNTESTED = "holds", "partly", "does not hold", "not tested"
@@ -225,8 +226,26 @@ def versus_baselines(stats: CorpusStats, references: dict[str, CorpusStats]) -> 
         verdict = "match MFCC statistics on one of the probe and the K-Means separation, not on the other"
     else:
         verdict = "tell the groups apart less well than MFCC statistics, on both the probe and the K-Means separation"
-    return text + (f" K-Means separation: {stats.model} {_cell(ours['separation kmeans'])}, MFCC statistics "
-                   f"{_cell(ref['separation kmeans'])}. Here {stats.model}'s features {verdict}.")
+    text += (f" K-Means separation: {stats.model} {_cell(ours['separation kmeans'])}, MFCC statistics "
+             f"{_cell(ref['separation kmeans'])}. Here {stats.model}'s features {verdict}.")
+    return text + _noise(stats, references["mfcc-stats"])
+
+
+NOISE_WORDS = {paired.AHEAD: "ahead beyond the noise", paired.BEHIND: "behind beyond the noise",
+               paired.WITHIN: "within the noise"}
+
+
+def _noise(stats: CorpusStats, reference: CorpusStats) -> str:
+    """Whether the gaps to MFCC statistics exceed what another draw of such tracks could
+    change (paired.py), in one sentence."""
+    found = paired.gaps(stats, reference)
+    if not found:
+        return ""
+    parts = [f"{'probe' if key.startswith('probe') else 'K-Means separation'} {gap.describe()}, "
+             f"{NOISE_WORDS[gap.verdict]}" for key, gap in found.items()]
+    n = next(iter(found.values())).tracks
+    return (f" Paired on the same {n} tracks ({stats.model} minus MFCC statistics; the probe averaged over "
+            f"{paired.SPLITS} fold splits, {paired.LEVEL:.0%} bootstrap intervals over tracks): {'; '.join(parts)}.")
 
 
 def _compare(ours: float, theirs: float) -> int:

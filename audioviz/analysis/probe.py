@@ -48,26 +48,48 @@ def chance(labels: np.ndarray) -> float:
 def probe_accuracy(summary: np.ndarray, labels: np.ndarray, seed: int = 0) -> float:
     """Share of tracks whose group a logistic regression, fitted on the other folds' tracks,
     predicts right. `summary`: (T, F) one vector per track. NaN with fewer than two groups."""
+    hits = probe_hits(summary, labels, seed)
+    return float(np.nanmean(hits)) if np.isfinite(hits).any() else float("nan")
+
+
+def probe_hits(summary: np.ndarray, labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(T,) 1 where the probe predicts the track's group on the fold that holds it out, 0 where
+    it does not, NaN for tracks it cannot use (all NaN with fewer than two groups)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    keep = usable(labels)
-    x, y = np.asarray(summary, np.float64)[keep], np.asarray(labels)[keep]
-    if len(np.unique(y)) < 2:
-        return float("nan")
-    folds = min(FOLDS, int(np.bincount(y)[np.bincount(y) > 0].min()))
-    right = 0
-    split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train, test in split.split(x, y):
+    fold = fold_of(labels, seed)
+    hits = np.full(len(fold), np.nan)
+    x, y = np.asarray(summary, np.float64), np.asarray(labels)
+    for k in range(int(fold.max()) + 1):
+        train, test = (fold >= 0) & (fold != k), fold == k
         model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
         with warnings.catch_warnings():  # wide summaries of few tracks: a fold may stop short, and still count
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(x[train], y[train])
-        right += int((model.predict(x[test]) == y[test]).sum())
-    return right / len(y)
+        hits[test] = model.predict(x[test]) == y[test]
+    return hits
+
+
+def fold_of(labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(T,) the stratified fold that holds each track out, -1 for tracks the probe cannot use
+    (all -1 with fewer than two groups). It depends only on the labels and `seed`, so two views
+    of the same tracks are split alike."""
+    from sklearn.model_selection import StratifiedKFold
+
+    keep = usable(labels)
+    fold = np.full(len(keep), -1)
+    y = np.asarray(labels)[keep]
+    if len(np.unique(y)) < 2:
+        return fold
+    folds = min(FOLDS, int(np.bincount(y)[np.bincount(y) > 0].min()))
+    found = np.empty(len(y), dtype=int)
+    for k, (_, test) in enumerate(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(y, y)):
+        found[test] = k
+    fold[keep] = found
+    return fold
 
 
 def silhouette(track_means: np.ndarray, labels: np.ndarray) -> float:

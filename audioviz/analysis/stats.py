@@ -122,6 +122,9 @@ class CorpusStats:
     # "method kind scaling" -> mean over components of their standard deviation over the corpus,
     # for every scaler of every method the mapping has
     scaling_spread: dict[str, float] = field(default_factory=dict)
+    seed: int = 0  # of the probe's folds and shuffles
+    # paired.gaps' results against each reference, computed once: the report and its figures both state them
+    paired: dict = field(default_factory=dict, repr=False)
 
     @property
     def tracks(self) -> int:
@@ -268,7 +271,7 @@ def compute_stats(
     ratios = {m: np.asarray(mapping.arrays[f"{m}.variance_ratio"], dtype=np.float64)
               for m in ("pca", "kmeans-pca") if f"{m}.variance_ratio" in mapping.arrays}
     return CorpusStats(corpus.model, str(corpus.root), width, paths, counts, names, labels, out, ratios,
-                       list(corpus.failed), dict(mapping.meta), spread)
+                       list(corpus.failed), dict(mapping.meta), spread, seed)
 
 
 def _track_moments(tracks, mapping: FittedMapping, stages: Sequence[Stage]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
