@@ -45,6 +45,7 @@ _EXPORTS = {
     "analyze_folder": "audioviz.pipeline",
     "Batch": "audioviz.batch",
     "compare_file": "audioviz.compare",
+    "progress_to": "audioviz.progress",
 }
 
 __all__ = sorted(_EXPORTS)

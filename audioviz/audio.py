@@ -437,9 +437,9 @@ def decode(
            *ffmpeg.input_args(p, start, max_seconds), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate),
            "-f", "f32le", "pipe:1"]
     limit = (min(MAX_SECONDS, max_seconds or math.inf) + 1) * 4 * sample_rate
-    from tqdm import tqdm
+    from .progress import bar as progress_bar
 
-    with tqdm(desc="decode", unit="s", disable=not progress, leave=False,
+    with progress_bar(desc="decode", unit="s", disable=not progress, leave=False,
               bar_format="{desc}: {n:.0f} s of audio [{elapsed}]") as bar:
         buf, stderr = _read_decoder(p, cmd, limit, lambda nbytes: bar.update(nbytes / (4 * sample_rate)))
     samples = buf.samples()

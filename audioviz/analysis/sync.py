@@ -87,12 +87,11 @@ def study(
     """The sync score of every variant (VARIANTS) on the middle `seconds` of each of `paths`.
     `mapping`: the FittedMapping the model's features are mapped with (None: the model's own,
     else one fitted per track); the baselines are always fitted per track."""
-    from tqdm import tqdm
-
     from ..audio import decode
     from ..extract.registry import load_model
     from ..listen import map_features
     from ..mapping.fitted import FittedMapping
+    from ..progress import bar as progress_bar
     from ..render.context import gl_context
     from ..rhythm import analyse, sync_score
     from ..scenes.registry import scene_class
@@ -108,7 +107,7 @@ def study(
     scores: dict[str, list] = {v: [] for v in VARIANTS}
     used = []
     with gl_context() as ctx:
-        for path in tqdm(paths, desc="sync", unit="track", disable=not progress, leave=False):
+        for path in progress_bar(paths, desc="sync", unit="track", disable=not progress, leave=False):
             samples = excerpt(decode(path, ext.sample_rate).samples, ext.sample_rate, seconds)
             if len(samples) < ext.sample_rate * 2:
                 continue  # too short to tell anything

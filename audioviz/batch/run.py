@@ -158,7 +158,7 @@ class Batch:
     def run(self, progress: bool = False, on_track: Callable[[TrackResult], None] | None = None) -> BatchResult:
         """Render what is not done yet; a KeyboardInterrupt (Ctrl-C, or SIGTERM turned into one)
         stops the workers, leaves only complete videos behind, writes the report and re-raises."""
-        from tqdm import tqdm
+        from ..progress import bar as progress_bar
 
         t0, started = time.perf_counter(), time.time()
         cluster = self.cluster is not None
@@ -178,8 +178,8 @@ class Batch:
             todo, clashed, complete = self._todo()
             by_rel |= {t.rel: TrackResult(t.rel, t.out_rel, SKIPPED, "complete video already there") for t in complete}
             result.jobs = 1 if len(todo) <= 1 else min(self.jobs, len(todo))
-            bar = tqdm(total=len(self.tracks), initial=len(by_rel), desc="batch", unit="track",
-                       disable=not progress, dynamic_ncols=True)
+            bar = progress_bar(total=len(self.tracks), initial=len(by_rel), desc="batch", unit="track",
+                               disable=not progress, dynamic_ncols=True)
 
             failed = 0
             not_done = "the batch stopped before it finished"

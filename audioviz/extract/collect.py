@@ -168,7 +168,7 @@ def collect(
 ) -> CorpusFeatures:
     """Features of every audio file under `root`; files that cannot be used are listed in
     `failed` with the reason instead of stopping the run."""
-    from tqdm import tqdm
+    from ..progress import bar as progress_bar
 
     root = Path(root)
     if not root.is_dir():
@@ -193,7 +193,7 @@ def collect(
     def load(f: Path):
         return decode(f, extractor.sample_rate).samples
 
-    with tqdm(total=len(files), desc="features", unit="track", disable=not progress) as bar:
+    with progress_bar(total=len(files), desc="features", unit="track", disable=not progress) as bar:
         bar.update(len(files) - len(todo))
         for f, fut in prefetch(load, todo):
             try:

@@ -30,12 +30,12 @@ class TaggerExtractor(FeatureExtractor):
         """As FeatureExtractor's, with what the network can compute for the whole track at once
         (`prepare`) computed once, and no input statistics: the network's first layer, a batch
         norm, standardises its input itself."""
-        from tqdm import tqdm
+        from ..progress import bar as progress_bar
 
         batch_size = batch_size or self.batch_size
         track = self.net.prepare(segments.matrix.to(self.device))
         out = []
-        with tqdm(total=len(segments), desc="extract", unit="seg", disable=not progress, leave=False) as bar:
+        with progress_bar(total=len(segments), desc="extract", unit="seg", disable=not progress, leave=False) as bar:
             for i in range(0, len(segments), batch_size):
                 x = segments.batch(i, i + batch_size).to(self.device)
                 out.append(self.net.encode(x, self.layer, track, segments.first[i : i + batch_size]).float().cpu())

@@ -175,7 +175,7 @@ def write_video(
     read back through a ring of GL pixel buffers (None: where the source can and the GL is a
     GPU's). `meter` sees every frame as it goes to the encoder; `publish` puts the finished
     video in place (files.atomic_write)."""
-    from tqdm import tqdm
+    from ..progress import bar as progress_bar
 
     n_frames = source.n_frames
     if pixel_buffers is None:
@@ -192,7 +192,7 @@ def write_video(
                                                              frame_format=source.frame_format, target=output) as enc:
         reader = _PixelBufferRing(source, enc, meter) if pixel_buffers else _Direct(source, enc, meter)
         try:
-            with tqdm(total=n_frames, desc="render", unit="frame", disable=not progress, leave=False) as bar:
+            with progress_bar(total=n_frames, desc="render", unit="frame", disable=not progress, leave=False) as bar:
                 for f in range(n_frames):
                     a = time.perf_counter()
                     source.draw(f)

@@ -2,10 +2,10 @@
 GL context, loaded once and kept while the settings stay the same) and runs the jobs the
 server sends it, one at a time, reporting their progress and warnings as they go.
 
-The library reports progress through tqdm bars, and the worker owns its process: it has every
-bar report to the server instead of drawing, and checks at each step whether the job was
-cancelled. A cancel travels as Ctrl-C does (a KeyboardInterrupt), so that every cleanup the
-render has for Ctrl-C runs: ffmpeg is stopped and no partial file is left.
+The worker hears the library's progress (audioviz.progress) and sends it to the server, and
+checks at each step whether the job was cancelled. A cancel travels as Ctrl-C does (a
+KeyboardInterrupt), so that every cleanup the render has for Ctrl-C runs: ffmpeg is stopped
+and no partial file is left.
 """
 
 from __future__ import annotations
@@ -48,14 +48,15 @@ class Reporter:
         if self.number and self.cancel.value == self.number:
             raise Cancelled
 
-    def progress(self, bar) -> None:
-        if getattr(bar, "disable", True) or not self.number:
+    def progress(self, stage: str, done: float, total: float | None) -> None:
+        """audioviz.progress's function: a step of the running job moved."""
+        if not self.number:
             return
         self.check()
         now = time.monotonic()
-        if now - self._last >= PROGRESS_EVERY or bar.n == bar.total:
+        if now - self._last >= PROGRESS_EVERY or done == total:
             self._last = now
-            self.send("progress", self.number, {"stage": bar.desc, "done": bar.n, "total": bar.total})
+            self.send("progress", self.number, {"stage": stage, "done": done, "total": total})
 
     def warning(self, text: str) -> None:
         if self.number:
@@ -63,30 +64,6 @@ class Reporter:
 
 
 _reporter: Reporter | None = None
-
-
-class _Nowhere(io.TextIOBase):
-    def write(self, text: str) -> int:
-        return len(text)
-
-
-def _reporting_bars() -> None:
-    """Have every tqdm bar made from now on report to the server (each module of the library
-    imports tqdm's class where it makes a bar, so replacing it on the module reaches them all)."""
-    import tqdm
-
-    class Bar(tqdm.tqdm):
-        def __init__(self, *args, **kwargs):
-            kwargs["file"] = _Nowhere()
-            super().__init__(*args, **kwargs)
-            _reporter.progress(self)
-
-        def update(self, n=1):
-            shown = super().update(n)
-            _reporter.progress(self)
-            return shown
-
-    tqdm.tqdm = Bar
 
 
 class _Warnings(io.TextIOBase):
@@ -233,6 +210,7 @@ def main(conn, cancel, threads: int) -> None:
     """A worker: run each (number, spec) the server sends on `conn` until None."""
     global _reporter
     from ..console import setup
+    from ..progress import progress_to
     from ..quick_exit import quick_exit
     from ..signals import interrupt_once
     from ..workers import die_with_parent
@@ -246,15 +224,15 @@ def main(conn, cancel, threads: int) -> None:
     _reporter = Reporter(conn, cancel)
     sessions = Sessions(threads)
     try:
-        _reporting_bars()
         sys.stderr = _Warnings(sys.stderr)
         import torch  # noqa: F401  (seconds, spent before the first job rather than in it)
 
         from .. import session  # noqa: F401
 
         _reporter.send("ready")
-        while (message := conn.recv()) is not None:
-            _run(*message, sessions)
+        with progress_to(_reporter.progress):
+            while (message := conn.recv()) is not None:
+                _run(*message, sessions)
     except (KeyboardInterrupt, EOFError, OSError):  # stopped, or the server is gone
         pass
     finally:

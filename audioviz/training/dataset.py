@@ -93,7 +93,7 @@ class Corpus:
         temporary name, synced, renamed); an entry that is missing, damaged or made with other
         settings is prepared again, a damaged one with a `warning:` line.
         """
-        from tqdm import tqdm
+        from ..progress import bar as progress_bar
 
         root, cache_dir = Path(root), Path(cache_dir)
         files = audio_files(root) if files is None else files
@@ -109,7 +109,7 @@ class Corpus:
             val = validation_tracks(rels, val_fraction, seed)
             splits = {r: "val" if r in val else "train" for r in rels}
         tracks = []
-        for i, (f, rel) in enumerate(zip(tqdm(files, desc="prepare", unit="track", disable=not progress), rels)):
+        for i, (f, rel) in enumerate(zip(progress_bar(files, desc="prepare", unit="track", disable=not progress), rels)):
             split = splits[rel]
             known = done.get(rel)
             if known is not None and not known.cache:  # a file that failed before fails again

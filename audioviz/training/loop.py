@@ -156,6 +156,8 @@ class TrainingLoop(ABC):
     def run(self) -> dict:
         from tqdm import tqdm
 
+        from ..progress import bar as progress_bar
+
         cfg = self.config
         corpus = self.prepare()
         train_pairs, val_pairs = corpus.indices("train"), corpus.indices("val")
@@ -188,8 +190,8 @@ class TrainingLoop(ABC):
                 self.begin_epoch(rng, steps)
                 net.train()
                 t0, losses = time.monotonic(), []
-                bar = tqdm(total=steps, initial=state["step"], desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                           unit="batch", disable=not self.progress)
+                bar = progress_bar(total=steps, initial=state["step"], desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                                   unit="batch", disable=not self.progress)
                 for step in range(state["step"], steps):
                     pairs = train_pairs[order[step * cfg.batch_size : (step + 1) * cfg.batch_size]]
                     loss = self.train_step(net, self.inputs(corpus, pairs, norm_dev), pairs, step)
