@@ -244,8 +244,9 @@ def _noise(stats: CorpusStats, reference: CorpusStats) -> str:
     parts = [f"{'probe' if key.startswith('probe') else 'K-Means separation'} {gap.describe()}, "
              f"{NOISE_WORDS[gap.verdict]}" for key, gap in found.items()]
     n = next(iter(found.values())).tracks
-    return (f" Paired on the same {n} tracks ({stats.model} minus MFCC statistics; the probe averaged over "
-            f"{paired.SPLITS} fold splits, {paired.LEVEL:.0%} bootstrap intervals over tracks): {'; '.join(parts)}.")
+    return (f" Paired on the same {n} tracks ({stats.model} minus MFCC statistics, with {paired.LEVEL:.0%} intervals: "
+            f"the probe's over {paired.SPLITS} fold splits, corrected for their shared training tracks, the "
+            f"separation's from a jackknife over tracks): {'; '.join(parts)}.")
 
 
 def _compare(ours: float, theirs: float) -> int:
