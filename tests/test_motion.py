@@ -217,10 +217,11 @@ def test_render_with_the_overlay_scores_the_scene_alone(tmp_path):
                                      "--overlay", overlay, "--json"])
         assert r.exit_code == 0, r.output
         sync[overlay] = json.loads(r.stdout)["sync"]
-    # the scrolling band is left out of the measured change (the scene above it is what is measured:
-    # a little less of the picture, so not to the digit)
-    for key in ("correlation", "onset_lift"):
-        assert sync["debug"][key] == pytest.approx(sync["none"][key], rel=0.3), key
+    # the scrolling band is left out of the measured change. Measured, it changes every frame and
+    # the onsets' lift collapses (to 2.3 here, against 57 without the overlay); the scene above it
+    # is a little less of the picture, so its lift moves, within a factor of two
+    assert 0.5 < sync["debug"]["onset_lift"] / sync["none"]["onset_lift"] < 2
+    assert sync["debug"]["correlation"] == pytest.approx(sync["none"]["correlation"], abs=0.1)
 
 
 def test_the_overlay_legend_fits_the_video_width():
