@@ -164,7 +164,7 @@ def compare_file(
         for spec, listener, feats in zip(models, listeners, features):
             state = listener.state_for(feats)
             ext = listener.extractor
-            label_model = short_model_name(ext.name) + (f" {ext.layer}" if len(ext.net.layers) > 1 else "")
+            label_model = short_model_name(ext.name) + (f" {ext.layer}" if ext.layer_in_name else "")
             for m in mapping_configs:
                 method = describe_mapping(m, state)["method"]
                 for scene, cls in zip(scenes, scene_classes):

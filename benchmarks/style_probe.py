@@ -1,11 +1,12 @@
 """Do the bundled networks hear more than MFCC statistics? The style targets of issue 16,
 measured on whole packages of music the models never heard (bring your own: nothing here ships
-audio, and no folder named after a training package is accepted).
+audio, and no folder named after a package they were trained on is accepted).
 
-    .venv/bin/python benchmarks/style_probe.py HELDOUT_DIR --json style.json --markdown style.md
+    .venv/bin/python benchmarks/style_probe.py HELDOUT_DIR [HELDOUT_DIR ...] --json style.json --markdown style.md
 
-HELDOUT_DIR holds one sub-folder per collection (a Debian package of game music, an album, a
-genre); each is a group. From each it takes up to --per-group files of 30 s to 30 minutes
+Each HELDOUT_DIR holds one sub-folder per collection (a Debian package of game music, an album, a
+genre); each is a group, and the groups of every folder are pooled: more tracks give narrower
+intervals. From each it takes up to --per-group files of 30 s to 30 minutes
 (shorter files in game packages are sound effects; longer ones are broken headers), leaves out
 collections with fewer than --min-per-group of them, and cuts the middle --seconds of each into a WAV in
 --work, so a run compares the same excerpts whatever the model. Then, for every bundled model
@@ -42,34 +43,51 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# the packages the bundled models may be trained on (shared/tools/music-corpus.sh, with --more):
-# a folder named after one of them is refused, so that the benchmark only hears unseen music
-TRAINING_PACKAGES = {
-    "asc-music", "singularity-music", "nexuiz-music", "drascula-music", "planetblupi-music-ogg",
-    "hyperrogue-music", "wesnoth-1.16-music", "ufoai-music", "hedgewars-data", "extremetuxracer-data",
-    "marsshooter-data", "xmoto-data", "ri-li-data", "warmux-data", "lugaru-data", "trigger-rally-data",
-    "naev-data", "endless-sky-data", "freedroidrpg-data", "fillets-ng-data", "btanks-data", "megaglest-data",
-    "openarena-data",
-}
+# the packages the bundled models heard in training (their cards' corpus commands; a classifier's
+# classes name them too, and tests/test_style_probe.py checks both): a folder named after one is
+# refused, so that the benchmark only hears music they never heard. music-corpus.sh --more lists
+# fifteen more that may be trained on: name each here once a bundled model is.
+HEARD = {"asc-music", "drascula-music", "planetblupi-music-ogg", "singularity-music", "wesnoth-1.16-music"}
 SUFFIXES = {".ogg", ".mp3", ".flac", ".wav", ".opus", ".m4a"}
 RATE = 44_100
 MIN_SECONDS, MAX_SECONDS = 30.0, 1800.0
 COLUMNS = ("probe raw", "probe kmeans", "separation kmeans", "silhouette kmeans")
 
 
-def excerpts(heldout: Path, work: Path, per_group: int, min_per_group: int, seconds: float) -> Path:
+def heard(models: list[str]) -> set[str]:
+    """The collections `models` were trained on, as far as they say: the bundled models' HEARD,
+    and the classes of any classifier checkpoint among them."""
+    from audioviz.compare import split_model
+    from audioviz.extract import checkpoint
+    from audioviz.extract.registry import MODELS
+
+    out = set(HEARD)
+    for name in (split_model(m)[0] for m in models):
+        if name not in MODELS:
+            ckpt = checkpoint.load(Path(name) / "best.pt" if Path(name).is_dir() else Path(name))
+            out.update(ckpt.get("config", {}).get("classes", ()) if ckpt.get("arch") == "classifier" else ())
+    return out
+
+
+def excerpts(heldout: list[Path], work: Path, per_group: int, min_per_group: int, seconds: float,
+             refused: set[str] = HEARD) -> Path:
     """work/excerpts/<group>/<file>.wav: the middle `seconds` of up to `per_group` files of each
-    sub-folder (evenly spaced in name order), decoded once and kept for later runs."""
+    sub-folder of each of the `heldout` folders (evenly spaced in name order), decoded once and
+    kept for later runs. A sub-folder named in `refused` (music the models heard) stops the run."""
     from audioviz.audio import decode, probe
     from audioviz.errors import DecoderError, InputError
 
     out = work / "excerpts"
-    groups = sorted(p for p in heldout.iterdir() if p.is_dir())
-    trained = [g.name for g in groups if g.name in TRAINING_PACKAGES]
+    groups = sorted((p for folder in heldout for p in folder.iterdir() if p.is_dir()), key=lambda p: p.name)
+    trained = sorted({g.name for g in groups} & refused)
     if trained:
-        raise SystemExit(f"{', '.join(trained)}: the bundled models may be trained on these; hold out other music")
+        raise SystemExit(f"{', '.join(trained)}: the models were trained on these; hold out other music")
+    names = [g.name for g in groups]
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise SystemExit(f"{', '.join(twice)}: a group in more than one of the folders; each group is one folder")
     if len(groups) < 2:
-        raise SystemExit(f"{heldout}: needs at least two sub-folders (groups)")
+        raise SystemExit(f"{', '.join(map(str, heldout))}: needs at least two sub-folders (groups) in all")
     for group in groups:
         files = []
         for f in sorted(p for p in group.rglob("*") if p.suffix.lower() in SUFFIXES):
@@ -114,6 +132,7 @@ def row(stats) -> dict:
 def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, dict, dict, object]:
     from audioviz.analysis import claims, compute_stats, folder_groups, paired
     from audioviz.analysis.baselines import reference_stats
+    from audioviz.compare import split_model
     from audioviz.extract import checkpoint
     from audioviz.extract.collect import collect
     from audioviz.extract.registry import MODELS, load_model
@@ -121,9 +140,10 @@ def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, di
 
     rows, seconds, families, last = {}, {}, {}, None
     references = reference_stats(folder, None, seed, progress=True)
-    for name in models:
+    for spec in models:
         t0 = time.perf_counter()
-        extractor = load_model(name, "cpu")
+        name, layer = split_model(spec)
+        extractor = load_model(name, "cpu", layer)
         arch = MODELS[name].family if name in MODELS else checkpoint.load(Path(name) / "best.pt" if Path(name).is_dir()
                                                                           else Path(name))["arch"]
         families[extractor.title] = arch
@@ -199,8 +219,10 @@ def markdown(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("heldout", type=Path, help="one sub-folder per group of unseen music")
-    parser.add_argument("--models", default="", help="comma-separated names or checkpoints / training run folders "
+    parser.add_argument("heldout", type=Path, nargs="+",
+                        help="folders of unseen music, one sub-folder per group; the groups of all are pooled")
+    parser.add_argument("--models", default="", help="comma-separated names or checkpoints / training run folders, "
+                                                     "each with @LAYER for another feature layer than its default "
                                                      "(default: every bundled model)")
     parser.add_argument("--per-group", type=int, default=20)
     parser.add_argument("--min-per-group", type=int, default=5)
@@ -216,10 +238,10 @@ def main() -> None:
     from audioviz.extract.registry import MODELS
 
     models = [m for m in args.models.split(",") if m] or list(MODELS)
-    folder = excerpts(args.heldout, args.work, args.per_group, args.min_per_group, args.seconds)
+    folder = excerpts(args.heldout, args.work, args.per_group, args.min_per_group, args.seconds, heard(models))
     rows, seconds, families, stats = measure_models(folder, models, args.seed)
     result = {
-        "heldout": str(args.heldout), "seconds": args.seconds, "tracks": stats.tracks, "groups": len(stats.group_names),
+        "heldout": [str(h) for h in args.heldout], "seconds": args.seconds, "tracks": stats.tracks, "groups": len(stats.group_names),
         "group_names": stats.group_names, "probe_chance": stats.probe_chance, "rows": rows,
         "model_seconds": seconds, "verdicts": verdicts(rows, families),
     }

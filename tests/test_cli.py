@@ -60,7 +60,7 @@ def test_render_options(tmp_path, song, tiny_model):
     (["render", "{song}", "--model", "{vgg}", "--mapping", "raw"],
      "tiny-vgg16.pt' (layer L15) gives 128; use --mapping pca, kmeans or kmeans-pca"),
     (["render", "{song}", "--model", "{vgg}", "--layer", "L9"], "has no feature layer 'L9'; its layers are L13 (64 features), L14"),
-    (["render", "{song}", "--model", "{tiny}", "--layer", "L15"], "has no feature layer 'L15'; its layers are code (10 features)"),
+    (["render", "{song}", "--model", "{tiny}", "--layer", "L15"], "has no feature layer 'L15'; its layers are conv1 (256 features), conv2 (256 features), code (10 features)"),
 ])
 def test_errors_are_one_line_and_exit_1(tmp_path, monkeypatch, song, tiny_model, tiny_classifier, args, message):
     monkeypatch.chdir(tmp_path)

@@ -21,6 +21,24 @@ def test_encode_and_decode_shapes(variant):
     assert y_closed.shape == x.shape
 
 
+def test_conv_block_layers_are_each_blocks_output_averaged_over_time():
+    net = ConvAutoencoder(replace(SMALL, variant="ae_skip")).eval()
+    # 4, 8 and 16 channels over 64, 32 and 16 MFCC rows; the code last, the default
+    assert net.layers == {"conv1": 256, "conv2": 256, "conv3": 256, "code": 10} and net.default_layer == "code"
+    x = torch.rand(3, 1, 64, 96)
+    with torch.no_grad():
+        h = x
+        for b in range(3):
+            block = torch.relu(net.conv2[b](torch.relu(net.conv1[b](h))))
+            torch.testing.assert_close(net.encode(x, f"conv{b + 1}"), block.mean(dim=-1).flatten(1))
+            h = torch.nn.functional.max_pool2d(block, 2)
+        torch.testing.assert_close(net.encode(x, "code"), net.encode(x))
+    assert COMPACT.channels == [8, 16, 32, 64] and ConvAutoencoder(COMPACT).layers == {
+        "conv1": 512, "conv2": 512, "conv3": 512, "conv4": 512, "code": 10}
+    with pytest.raises(ValueError, match="feature layers are conv1, conv2, conv3, code, not 'conv4'"):
+        net.encode(x, "conv4")
+
+
 def test_paper_configuration_sizes():
     assert PAPER.fc_sizes == [6144, 3072, 10]
     assert COMPACT.fc_sizes == [1536, 192, 10]

@@ -72,6 +72,12 @@ def test_train_resume_and_render_with_the_result(tmp_path, corpus, song):
 
     feats = model.features(decode(song).samples).values
     assert feats.shape == (5, 10) and np.isfinite(feats).all()
+    # every conv block is a feature layer with its own mapping, fitted on the same corpus
+    for layer in ("conv1", "conv2"):
+        block = load_model(run, device="cpu", layer=layer)
+        assert block.mapping is not None and block.mapping.feature_size == block.feature_size > 10
+        assert block.mapping.meta["layer"] == layer and block.title == f"{run} layer {layer}"
+        assert block.features(decode(song).samples).values.shape == (5, block.feature_size)
 
 
 def test_other_settings_in_the_same_folder_are_refused(tmp_path, corpus):

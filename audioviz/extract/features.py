@@ -109,13 +109,20 @@ class FeatureExtractor:
 
     @property
     def title(self) -> str:
-        """The name with the layer, where the network has more than one: vgg16 layer L15."""
-        return f"{self.name} layer {self.layer}" if len(self.net.layers) > 1 else self.name
+        """The name with the layer, where the network has more than one (not for an autoencoder's
+        code): vgg16 layer L15."""
+        return f"{self.name} layer {self.layer}" if self.layer_in_name else self.name
 
     @property
     def quoted(self) -> str:
         """The title for messages, the name quoted: 'vgg16' (layer L15)."""
-        return f"{self.name!r} (layer {self.layer})" if len(self.net.layers) > 1 else repr(self.name)
+        return f"{self.name!r} (layer {self.layer})" if self.layer_in_name else repr(self.name)
+
+    @property
+    def layer_in_name(self) -> bool:
+        from .registry import layer_in_name
+
+        return layer_in_name(self.net.layers, self.layer)
 
     @property
     def feature_names(self) -> tuple[str, ...] | None:

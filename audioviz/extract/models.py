@@ -151,18 +151,29 @@ class ConvAutoencoder(nn.Module):
 
     @property
     def layers(self) -> dict[str, int]:
-        """Feature layers -> feature size: an autoencoder has one, its code."""
-        return {"code": self.config.enc_len}
+        """Feature layers -> feature size, the code (the default) last. Each conv block's output
+        (`conv1`, ...), averaged over time, is a layer too: on music the model never heard, these
+        tell collections apart better than the code does (README, "What they hear")."""
+        c = self.config
+        blocks = {f"conv{b + 1}": ch * (c.input_height >> b) for b, ch in enumerate(c.channels)}
+        return {**blocks, "code": c.enc_len}
 
     @property
     def default_layer(self) -> str:
         return "code"
 
     def encode(self, x: torch.Tensor, layer: str | None = None) -> torch.Tensor:
-        """(N, 1, H, W) normalised MFCC segments -> (N, enc_len) codes in (0, 1)."""
-        if layer not in (None, "code"):
-            raise ValueError(f"an autoencoder has one feature layer, code, not {layer!r}")
-        return self._encode(x)[0]
+        """(N, 1, H, W) normalised MFCC segments -> (N, enc_len) codes in (0, 1), or a conv
+        block's activations averaged over time and flattened (channels x frequency rows)."""
+        layer = layer or "code"
+        if layer == "code":
+            return self._encode(x)[0]
+        if layer not in self.layers:
+            raise ValueError(f"an autoencoder's feature layers are {', '.join(self.layers)}, not {layer!r}")
+        for b in range(int(layer[4:])):
+            a2 = F.relu(self.conv2[b](F.relu(self.conv1[b](x))))
+            x = F.max_pool2d(a2, 2)
+        return a2.mean(dim=-1).flatten(1)
 
     def forward(self, x: torch.Tensor, bypass: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns (reconstruction, code).

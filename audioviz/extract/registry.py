@@ -30,13 +30,25 @@ class Layer:
     what: str
 
 
+# the bundled autoencoders' layers: four conv blocks of 8 to 64 channels over 64 to 8 MFCC rows
+AE_LAYERS = tuple(Layer(f"conv{b + 1}", (8 << b) * (64 >> b), f"conv block {b + 1} ({8 << b} channels x {64 >> b} "
+                        "MFCC rows), averaged over time") for b in range(4)) + (Layer("code", 10, "the code"),)
+
+
+def layer_in_name(layers, layer: str) -> bool:
+    """Whether `layer` is part of a model's name in titles and feature keys: where the model has
+    several layers, except an autoencoder's code, which is what the model's name alone has
+    always meant (its fitted mappings and caches stay valid)."""
+    return len(layers) > 1 and layer != "code"
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
     family: str
     description: str
     # the bundled weights' feature layers (listed without loading torch), the default last
-    layers: tuple[Layer, ...] = (Layer("code", 10, "the code"),)
+    layers: tuple[Layer, ...] = AE_LAYERS
     tags: tuple[str, ...] = ()  # a tagger's, in its output order (its checkpoint holds them too)
 
     @property
@@ -284,7 +296,7 @@ def from_checkpoint(ckpt: dict, name: str, device: torch.device, layer: str | No
     if layer not in net.layers:
         have = ", ".join(f"{n} ({size} features)" for n, size in net.layers.items())
         raise ModelError(f"{where} has no feature layer {layer!r}; its layers are {have}")
-    if len(net.layers) > 1:  # each layer gives other features: caches and fitted mappings tell them apart
+    if layer_in_name(net.layers, layer):  # each layer gives other features: caches and fitted mappings tell them apart
         digest = hashlib.sha256(f"{digest}:{layer}".encode()).hexdigest()
     try:
         _probe(net, layer)
@@ -292,7 +304,7 @@ def from_checkpoint(ckpt: dict, name: str, device: torch.device, layer: str | No
     except (ValueError, RuntimeError) as e:
         raise ModelError(f"{where}: checkpoint does not describe a usable network ({_why(e)})") from None
     # wrong shapes or NaN: refused now, not mid-render
-    titled = f"{where} layer {layer}" if len(net.layers) > 1 else where
+    titled = f"{where} layer {layer}" if layer_in_name(net.layers, layer) else where
     mapping = None if stored is None else stored_mapping(stored, titled, layer, net.layers[layer])
     try:
         kind = TaggerExtractor if ckpt["arch"] == TAGGER_ARCH else FeatureExtractor

@@ -164,12 +164,15 @@ class Trainer(TrainingLoop):
         n = len(pairs)
         return total / n, code_only / n, torch.cat(codes).std(dim=0).mean().item()
 
-    def save_best(self, net, norm: dict, state: dict, mapping: FittedMapping | None = None) -> None:
+    def save_best(self, net, norm: dict, state: dict, mappings: dict[str, FittedMapping] | None = None) -> None:
         cfg = self.config
         hist = {h["epoch"]: h for h in state["history"]}.get(state["best_epoch"], {})
+        mappings = mappings or {}
         ckpt = checkpoint.pack(
             name=cfg.model, arch="autoencoder", config=cfg.ae_config.to_dict(), state_dict=net.state_dict(),
-            frontend=self.frontend.to_dict(), norm=norm, mapping=None if mapping is None else mapping.to_dict(),
+            frontend=self.frontend.to_dict(), norm=norm,
+            mapping=mappings["code"].to_dict() if "code" in mappings else None,
+            layer_mappings={k: m.to_dict() for k, m in mappings.items() if k != "code"} or None,
             meta={
                 "epoch": state["best_epoch"], "epochs_trained": state["epoch"],
                 "train_loss": hist.get("train_loss"), "val_loss": hist.get("val_loss"),
@@ -189,21 +192,23 @@ class Trainer(TrainingLoop):
 
     @torch.inference_mode()
     def finish(self, net, corpus: Corpus, norm: dict, best: dict, state: dict) -> dict:
-        """Fit the mapping on the whole corpus's features with the best weights; write the card."""
+        """Fit a mapping on every feature layer (the code's is also mapping.npz) with the best
+        weights; write the card."""
         norm_dev = self.on_device(norm)
-        pairs = np.concatenate([corpus.indices("train"), corpus.indices("val")])
-        feats = [net.encode(x).cpu().numpy() for x in self.batches(corpus, pairs, norm_dev, 512)]
         n_tracks = sum(1 for t in corpus.tracks if t.segments)
         mean_baseline = self._mean_baseline(corpus, norm_dev)
-        mapping = FittedMapping.fit(np.concatenate(feats), self.config.seed, tracks=n_tracks, fitted_on=self.data_dir.name)
-        mapping.save(self.run_dir / "mapping.npz")
-        self.save_best(net, norm, state, mapping)
+        features = self.layer_features(net, corpus, norm_dev)
+        mappings = {layer: FittedMapping.fit(x, self.config.seed, tracks=n_tracks, fitted_on=self.data_dir.name,
+                                             **({} if layer == "code" else {"layer": layer}))
+                    for layer, x in features.items()}
+        mappings["code"].save(self.run_dir / "mapping.npz")
+        self.save_best(net, norm, state, mappings)
         summary = {
             "data_dir": str(self.data_dir), "mean_baseline": mean_baseline, "run_dir": str(self.run_dir), "best": str(self.run_dir / "best.pt"), "best_epoch": state["best_epoch"],
             "best_val_loss": state["best_val"], "epochs": self.config.epochs, "tracks": n_tracks,
             "failed_tracks": [f"{t.path}: {t.error}" for t in corpus.failed],
             "train_segments": int(len(corpus.indices("train"))), "val_segments": int(len(corpus.indices("val"))),
-            "feature_std": [round(float(s), 5) for s in np.concatenate(feats).std(axis=0)],
+            "feature_std": [round(float(s), 5) for s in features["code"].std(axis=0)],
         }
         (self.run_dir / "model.md").write_text(model_card(self.config, summary, state, corpus))
         return summary

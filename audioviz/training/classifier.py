@@ -38,7 +38,7 @@ from ..mapping.fitted import FittedMapping
 from .contrast import track_contrast
 from .dataset import Corpus
 from .labels import LABEL_SOURCES, Labels, fma_labels, folder_labels
-from .loop import Epoch, TrainingLoop
+from .loop import MAPPING_SEGMENTS, Epoch, TrainingLoop
 from .run_folder import check_run_folder
 from .settings import Settings, check_real
 from .votes import Evaluation, majority_vote
@@ -54,8 +54,6 @@ PRESETS = {
     "tiny": dict(width_divisor=32, optimizer="adam", lr=1e-3, momentum=0.9, weight_decay=0.0, batch_size=16,
                  epochs=2, balance=True),
 }
-# features of at most this many segments (evenly spread over the corpus) fit each layer's mapping
-MAPPING_SEGMENTS = 50_000
 
 
 @dataclass(frozen=True)
@@ -279,19 +277,6 @@ class ClassifierTrainer(TrainingLoop):
         )
         checkpoint.save(ckpt, self.run_dir / "best.pt")
 
-    @torch.inference_mode()
-    def _layer_features(self, net, corpus: Corpus, norm: dict) -> dict[str, np.ndarray]:
-        """Features of every feature layer for (at most MAPPING_SEGMENTS of) the corpus's segments."""
-        pairs = np.concatenate([corpus.indices(s) for s in ("train", "val", "test")])
-        if len(pairs) > MAPPING_SEGMENTS:
-            pairs = pairs[np.linspace(0, len(pairs) - 1, MAPPING_SEGMENTS).round().astype(int)]
-        out: dict[str, list[np.ndarray]] = {layer: [] for layer in net.layers}
-        net.eval()
-        for x in self.batches(corpus, pairs, norm):
-            for layer in net.layers:
-                out[layer].append(net.encode(x, layer).float().cpu().numpy())
-        return {layer: np.concatenate(v) for layer, v in out.items()}
-
     @staticmethod
     def _stored_mappings(best: dict, net) -> dict[str, FittedMapping] | None:
         """The mappings best.pt already carries for every feature layer (a finished run whose
@@ -319,7 +304,7 @@ class ClassifierTrainer(TrainingLoop):
         mappings = self._stored_mappings(best, net)
         if mappings is None:
             mappings = {}
-            for layer, x in self._layer_features(net, corpus, norm_dev).items():
+            for layer, x in self.layer_features(net, corpus, norm_dev).items():
                 mappings[layer] = FittedMapping.fit(x, self.config.seed, layer=layer, tracks=n_tracks,
                                                     fitted_on=self.data_dir.name)
                 mappings[layer].save(self.run_dir / f"mapping-{layer}.npz")

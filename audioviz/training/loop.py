@@ -32,6 +32,8 @@ from .dataset import Corpus
 from .run_folder import append_log, read_last, resume
 
 SAVE_EVERY_S = 300  # a long epoch survives a crash too
+# features of at most this many segments (evenly spread over the corpus) fit each layer's mapping
+MAPPING_SEGMENTS = 50_000
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,19 @@ class TrainingLoop(ABC):
     def batches(self, corpus: Corpus, pairs: np.ndarray, norm: dict, size: int = 256) -> Iterator[torch.Tensor]:
         for i in range(0, len(pairs), size):
             yield self.inputs(corpus, pairs[i : i + size], norm)
+
+    @torch.inference_mode()
+    def layer_features(self, net, corpus: Corpus, norm: dict) -> dict[str, np.ndarray]:
+        """Features of every feature layer for (at most MAPPING_SEGMENTS of) the corpus's segments."""
+        pairs = np.concatenate([corpus.indices(s) for s in ("train", "val", "test")])
+        if len(pairs) > MAPPING_SEGMENTS:
+            pairs = pairs[np.linspace(0, len(pairs) - 1, MAPPING_SEGMENTS).round().astype(int)]
+        out: dict[str, list[np.ndarray]] = {layer: [] for layer in net.layers}
+        net.eval()
+        for x in self.batches(corpus, pairs, norm):
+            for layer in net.layers:
+                out[layer].append(net.encode(x, layer).float().cpu().numpy())
+        return {layer: np.concatenate(v) for layer, v in out.items()}
 
     def partner_inputs(self, pairs: np.ndarray, step: int) -> torch.Tensor:
         """The inputs of another training segment of each pair's track (see contrast.py),

@@ -1,0 +1,64 @@
+"""benchmarks/style_probe.py hears only music the bundled models never heard: its list of what
+they heard must follow their cards and checkpoints, and it refuses a group it names."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+from audioviz.extract import checkpoint
+from audioviz.extract.registry import MODELS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def style_probe():
+    spec = importlib.util.spec_from_file_location("style_probe", ROOT / "benchmarks" / "style_probe.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_heard_names_every_collection_a_bundled_model_was_trained_on(style_probe):
+    for spec in MODELS.values():
+        if spec.family == "classifier":  # its classes are the collections it learnt to tell apart
+            classes = checkpoint.load(spec.weights)["config"]["classes"]
+            assert set(classes) <= style_probe.HEARD, spec.name
+        if spec.family in ("autoencoder", "classifier"):  # the card's command that fetched its corpus
+            fetched = re.findall(r"music-corpus\.sh DEST ([^`]+)`", spec.card.read_text())
+            assert fetched, f"{spec.card.name} gives no corpus command"
+            assert set(" ".join(fetched).split()) <= style_probe.HEARD, spec.name
+
+
+def test_a_group_the_models_heard_is_refused(style_probe, tmp_path):
+    for name in ("flare-game", "wesnoth-1.16-music"):
+        (tmp_path / "a" / name).mkdir(parents=True)
+    with pytest.raises(SystemExit, match=r"wesnoth-1\.16-music: the models were trained on these"):
+        style_probe.excerpts([tmp_path / "a"], tmp_path / "work", 20, 5, 60.0)
+    assert not (tmp_path / "work").exists()
+
+
+def test_a_trained_classifiers_classes_are_refused_too(style_probe, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    checkpoint.save({"format": checkpoint.FORMAT, "version": checkpoint.VERSION, "arch": "classifier",
+                     "config": {"classes": ["naev-data", "xmoto-data"]}}, run / "best.pt")
+    assert style_probe.heard([str(run)]) == style_probe.HEARD | {"naev-data", "xmoto-data"}
+    assert style_probe.heard(["ae", "ae@conv2", f"{run}@L6"]) == style_probe.HEARD | {"naev-data", "xmoto-data"}
+    (tmp_path / "more" / "naev-data").mkdir(parents=True)
+    (tmp_path / "more" / "supertux-data").mkdir()
+    with pytest.raises(SystemExit, match="naev-data: the models were trained on these"):
+        style_probe.excerpts([tmp_path / "more"], tmp_path / "work", 20, 5, 60.0, style_probe.heard([str(run)]))
+
+
+def test_groups_of_several_folders_are_pooled_and_must_differ(style_probe, tmp_path):
+    for folder, name in (("a", "flare-game"), ("b", "flare-game"), ("b", "naev-data")):
+        (tmp_path / folder / name).mkdir(parents=True)
+    with pytest.raises(SystemExit, match="flare-game: a group in more than one of the folders"):
+        style_probe.excerpts([tmp_path / "a", tmp_path / "b"], tmp_path / "work", 20, 5, 60.0)
+    with pytest.raises(SystemExit, match="needs at least two sub-folders"):
+        style_probe.excerpts([tmp_path / "a"], tmp_path / "work", 20, 5, 60.0)
