@@ -129,11 +129,15 @@ class ConvAutoencoder(nn.Module):
         # the code layer feeds a sigmoid: start it in the sigmoid's linear range
         nn.init.xavier_normal_(self.fc[-1].weight)
 
+    def _block(self, b: int, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Conv block `b`'s two activations (before its pool)."""
+        a1 = F.relu(self.conv1[b](x))
+        return a1, F.relu(self.conv2[b](a1))
+
     def _encode(self, x: torch.Tensor):
         indices, skips = [], []
-        for conv1, conv2 in zip(self.conv1, self.conv2):
-            a1 = F.relu(conv1(x))
-            a2 = F.relu(conv2(a1))
+        for b in range(self.config.num_pools):
+            a1, a2 = self._block(b, x)
             skips.append((a1, a2))
             x, idx = F.max_pool2d(a2, 2, return_indices=True)
             indices.append(idx)
@@ -171,7 +175,7 @@ class ConvAutoencoder(nn.Module):
         if layer not in self.layers:
             raise ValueError(f"an autoencoder's feature layers are {', '.join(self.layers)}, not {layer!r}")
         for b in range(int(layer[4:])):
-            a2 = F.relu(self.conv2[b](F.relu(self.conv1[b](x))))
+            a2 = self._block(b, x)[1]
             x = F.max_pool2d(a2, 2)
         return a2.mean(dim=-1).flatten(1)
 
