@@ -170,9 +170,9 @@ def analyze_folder(
                      seconds=sync_seconds, seed=seed, progress=progress)
     references = None
     if baselines and len(set((groups if groups is not None else folder_groups(corpus)).values())) >= 2:
-        from .analysis.baselines import reference_stats
+        from .analysis.baselines import effective_width, reference_stats
 
-        references = reference_stats(folder, groups, seed, cache, progress)
+        references = reference_stats(folder, groups, seed, cache, progress, width=effective_width(corpus.stacked()))
     report = analyze(corpus, mapping, output, groups, title=f"{extractor.title} on {Path(folder).resolve().name}",
                      groups_from="FMA genres" if fma_metadata is not None else "", sync=sync,
                      references=references, seed=seed)

@@ -19,13 +19,18 @@ mapping on those excerpts, exactly as `audioviz analyze` does by default, and re
   separation kmeans   analyze's score: share of the variance of per-track means explained by group
   silhouette kmeans   of the per-track mean parameter vectors
   raw spread          the median standard deviation of the raw features over the excerpts
+  effective width     how many independent directions the raw features vary along (their
+                      correlations' participation ratio, audioviz.analysis.baselines)
 
 Targets: every autoencoder and classifier at least matches MFCC statistics on `probe raw` and
 `separation kmeans`. Beside each verdict: the gap to MFCC statistics on the same tracks and its
 95 % interval (audioviz.analysis.paired), which says whether another draw of such tracks could
 close or reverse it. It also decides the two observations of the paper that compare models:
 (b) ae_shared's raw features spread most of the autoencoders, and (e) classifier features
-separate styles more than autoencoder features after K-Means.
+separate styles more than autoencoder features after K-Means. For a model whose effective width
+is under MFCC statistics' 128 features, it also gives the gaps to MFCC statistics cut to that
+many principal components (a row of their own): whether the model lost more than so few
+directions must.
 """
 
 from __future__ import annotations
@@ -130,8 +135,8 @@ def row(stats) -> dict:
 
 
 def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, dict, dict, object]:
-    from audioviz.analysis import claims, compute_stats, folder_groups, paired
-    from audioviz.analysis.baselines import reference_stats
+    from audioviz.analysis import baselines, claims, compute_stats, folder_groups, paired
+    from audioviz.analysis.baselines import Baseline, measured, reference_stats
     from audioviz.compare import split_model
     from audioviz.extract import checkpoint
     from audioviz.extract.collect import collect
@@ -140,6 +145,8 @@ def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, di
 
     rows, seconds, families, last = {}, {}, {}, None
     references = reference_stats(folder, None, seed, progress=True)
+    # for a model whose features vary along fewer directions than MFCC statistics, also those cut to as many
+    mfcc_stats, narrowed = collect(folder, Baseline("mfcc-stats", seed)), {}
     for spec in models:
         t0 = time.perf_counter()
         name, layer = split_model(spec)
@@ -153,12 +160,20 @@ def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, di
         rows[extractor.title] = row(stats)
         rows[extractor.title]["observations"] = {o.key: o.verdict for o in claims.observations(stats)}
         rows[extractor.title]["gaps"] = {k: g.as_dict() for k, g in paired.gaps(stats, references["mfcc-stats"]).items()}
+        width = rows[extractor.title]["effective width"] = baselines.effective_width(corpus.stacked())
+        if width < mfcc_stats.tracks[0].values.shape[1]:
+            if width not in narrowed:
+                narrowed[width] = measured(baselines.narrowed(mfcc_stats, width, seed), folder, None, seed)
+            rows[extractor.title]["narrowed gaps"] = {
+                k: g.as_dict() for k, g in paired.gaps(stats, narrowed[width]).items()}
         seconds[extractor.title] = round(time.perf_counter() - t0, 1)
         last = stats
         print(f"{extractor.title}: " + ", ".join(f"{k} {v:.2f}" for k, v in rows[extractor.title].items()
                                                  if isinstance(v, float)), file=sys.stderr)
     for kind, stats in references.items():
         rows[claims.REFERENCE_NAMES[kind]] = row(stats)
+    for width, stats in sorted(narrowed.items()):
+        rows[claims.reference_name(baselines.narrowed_kind(width))] = row(stats)
     if last is not None:
         rows[claims.RANDOM_LABELS] = {c: claims.measure(last, *c.split(" "), shuffled=True) for c in COLUMNS}
         rows[claims.RANDOM_LABELS]["probe chance"] = last.probe_chance
@@ -198,18 +213,23 @@ def noise(gap: dict | None) -> str:
 
 
 def markdown(result: dict) -> str:
-    cols = [*COLUMNS, "raw spread"]
+    cols = [*COLUMNS, "raw spread", "effective width"]
     lines = [f"Held-out music: {result['tracks']} excerpts of up to {result['seconds']:g} s in {result['groups']} "
              f"groups ({', '.join(result['group_names'])}); chance (largest group) {result['probe_chance']:.2f}.", "",
              "| features | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, values in result["rows"].items():
-        cells = [f"{values[c]:.2f}" if isinstance(values.get(c), float) and np.isfinite(values[c]) else "" for c in cols]
+        cells = [f"{values[c]:.2f}" if isinstance(values.get(c), float) and np.isfinite(values[c])
+                 else str(values.get(c, "")) for c in cols]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines.append("")
     for name, t in result["verdicts"]["targets"].items():
         gaps = result["rows"][name].get("gaps", {})
         lines.append(f"- {name}: " + ", ".join(f"{k} {'meets' if ok else 'misses'} MFCC statistics" + noise(gaps.get(k))
                                                for k, ok in t.items()))
+        narrow = result["rows"][name].get("narrowed gaps")
+        if narrow:
+            lines[-1] += (f"; against MFCC statistics cut to its effective width ({result['rows'][name]['effective width']}): "
+                          + ", ".join(f"{k}{noise(g)}" for k, g in narrow.items()))
     for key in ("b", "e, classifiers"):
         if key in result["verdicts"]:
             v = result["verdicts"][key]

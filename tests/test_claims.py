@@ -135,6 +135,22 @@ def test_the_comparison_with_baselines_says_who_separates_better(apart, mixed):
     assert "probe -" in text and "K-Means separation -" in text and "behind beyond the noise" in text
 
 
+def test_a_narrow_model_is_also_set_beside_mfcc_statistics_cut_to_its_width(apart, mixed):
+    references = {"mfcc-stats": apart, "mfcc-stats-10": mixed, "random-projection": apart}
+    rows = claims.comparison(apart, references)
+    assert list(rows) == ["ae_shared", "MFCC statistics", "MFCC statistics (10 components)", "random projection",
+                          "random labels"]
+    assert rows["MFCC statistics (10 components)"]["probe raw"] == pytest.approx(mixed.stages["raw unscaled"].probe)
+    text = claims.versus_baselines(apart, references)
+    cut = text[text.index("vary along about 10 independent directions"):]
+    assert (f"MFCC statistics give probe {mixed.stages['raw unscaled'].probe:.2f} and K-Means separation "
+            f"{mixed.primary('kmeans').separation:.2f}") in cut
+    # the model is level with the full statistics (the same features) and ahead of the cut ones
+    assert "at least match MFCC statistics on both" in text
+    assert "(ae_shared minus MFCC statistics (10 components))" in cut and "ahead beyond the noise" in cut
+    assert "behind" not in cut
+
+
 def test_paired_gaps_tell_a_real_lead_from_the_noise_of_few_tracks(apart, mixed):
     ahead = paired.gaps(apart, mixed)
     assert set(ahead) == {"probe raw", "separation kmeans"}

@@ -146,6 +146,10 @@ def test_collect_reuses_cached_features_until_a_file_changes(corpus_dir, tiny_mo
 
 
 def test_analyze_draws_the_report_of_a_folder(tmp_path, corpus_dir, tiny_model):
+    from audioviz.analysis.baselines import effective_width
+    from audioviz.extract.collect import collect
+    from audioviz.extract.registry import load_model
+
     r = run("analyze", corpus_dir, "--model", tiny_model, "-o", tmp_path / "report", "--json", "--sync-tracks", "2",
             "--sync-seconds", "8")
     assert r.exit_code == 0, r.stderr
@@ -159,7 +163,11 @@ def test_analyze_draws_the_report_of_a_folder(tmp_path, corpus_dir, tiny_model):
         assert open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     assert set(out["separation"]) >= {"pca standard across", "kmeans standard features"}
     # the baselines went through the same mapping, and sit beside the model with random labels
-    assert list(out["comparison"])[1:] == ["MFCC statistics", "random projection", "random labels"]
+    # and MFCC statistics cut to as many directions as the tiny autoencoder's code varies along
+    width = effective_width(collect(corpus_dir, load_model(tiny_model, "cpu")).stacked())
+    assert 1 <= width <= 10
+    assert list(out["comparison"])[1:] == ["MFCC statistics", f"MFCC statistics ({width} components)",
+                                           "random projection", "random labels"]
     for row, measures in out["comparison"].items():
         assert 0 <= measures["probe raw"] <= 1 and -1 <= measures["silhouette kmeans"] <= 1, row
     assert "groups_baselines.png" in names and "<td>MFCC statistics</td>" in html
@@ -170,7 +178,7 @@ def test_analyze_draws_the_report_of_a_folder(tmp_path, corpus_dir, tiny_model):
             "ahead", "behind", "within noise")
     assert out["gaps"]["probe raw"]["difference"] == pytest.approx(
         out["gaps"]["probe raw"]["ours"] - out["gaps"]["probe raw"]["theirs"])
-    assert "Paired on the same 4 tracks" in html
+    assert "Paired on the same 4 tracks" in html and f"vary along about {width} independent directions" in html
     assert [o["key"] for o in out["observations"]] == list("abcde")
     assert all(o["verdict"] in ("holds", "partly", "does not hold", "not tested") for o in out["observations"])
     assert "The paper's observations, checked" in html

@@ -93,13 +93,12 @@ def _autoencoder_norm() -> dict:
 
 
 def reference_stats(folder: str | os.PathLike, groups, seed: int = 0, cache: bool = True,
-                    progress: bool = False) -> dict:
+                    progress: bool = False, width: int | None = None) -> dict:
     """Baseline kind -> its CorpusStats over `folder` (raw features and the stages meant for
-    rendering, each with the probe and silhouette), mapped by a mapping fitted on the folder."""
+    rendering, each with the probe and silhouette), mapped by a mapping fitted on the folder.
+    With `width` (a model's `effective_width`) under MFCC statistics' 128 features:
+    `narrowed_kind(width)` too, MFCC statistics cut to that many (`narrowed`)."""
     from ..extract.collect import collect
-    from ..mapping.fitted import FittedMapping
-    from .groups import folder_groups
-    from .stats import Stage, compute_stats, default_stages
 
     out = {}
     for kind in KINDS:
@@ -107,7 +106,56 @@ def reference_stats(folder: str | os.PathLike, groups, seed: int = 0, cache: boo
         corpus = collect(folder, extractor, cache=cache, progress=progress)
         if not corpus.tracks:
             continue
-        mapping = FittedMapping.fit(corpus.stacked(), seed, model=kind, fitted_on=Path(folder).resolve().name)
-        stages = [s for s in default_stages(mapping.methods) if s.primary or s == Stage("raw")]
-        out[kind] = compute_stats(corpus, mapping, folder_groups(corpus) if groups is None else groups, stages, seed)
+        out[kind] = measured(corpus, folder, groups, seed)
+        if kind == "mfcc-stats" and width is not None and 0 < width < min(extractor.feature_size, corpus.segments):
+            out[narrowed_kind(width)] = measured(narrowed(corpus, width, seed), folder, groups, seed)
     return out
+
+
+def effective_width(values: np.ndarray) -> int:
+    """About how many independent directions (N, D) features vary along: the participation
+    ratio (sum of eigenvalues)^2 / sum of squared eigenvalues of their correlation matrix,
+    rounded; 0 for features that never vary. D features that all vary alike and apart count D;
+    copies of one feature count once. Correlations, because the mapping scales each feature to
+    unit variance before PCA and K-Means."""
+    x = np.asarray(values, np.float64)
+    x = x[:, x.std(axis=0) > 1e-12]
+    if len(x) < 2 or not x.shape[1]:
+        return 0
+    eig = np.clip(np.linalg.eigvalsh(np.corrcoef(x, rowvar=False).reshape(x.shape[1], x.shape[1])), 0, None)
+    return int(round(eig.sum() ** 2 / (eig**2).sum()))
+
+
+def narrowed_kind(width: int) -> str:
+    return f"mfcc-stats-{width}"
+
+
+def narrowed(corpus, width: int, seed: int = 0):
+    """`corpus`'s MFCC statistics cut to their first `width` principal components (after
+    standard scaling; both fitted on the corpus): the most of them that `width` linear features
+    keep. Features that vary along few directions (an autoencoder's ten-number code, a
+    classifier's layer collapsed onto its classes) cannot hold all 128 statistics; beside this
+    reference, cut to their `effective_width`, a model's figures say whether it lost more than
+    that narrowness must."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    from ..extract.collect import CorpusFeatures, TrackFeatures
+
+    stacked = corpus.stacked()
+    scaler = StandardScaler().fit(stacked)
+    pca = PCA(width, random_state=seed).fit(scaler.transform(stacked))
+    tracks = [TrackFeatures(t.path, pca.transform(scaler.transform(t.values)).astype(np.float32)) for t in corpus.tracks]
+    return CorpusFeatures(corpus.root, narrowed_kind(width), tracks)
+
+
+def measured(corpus, folder: str | os.PathLike, groups, seed: int = 0):
+    """A baseline's CorpusStats: its features mapped by a mapping fitted on them, as `analyze`
+    maps a model's by default. `groups`: track path -> group (None: the top sub-folders)."""
+    from ..mapping.fitted import FittedMapping
+    from .groups import folder_groups
+    from .stats import Stage, compute_stats, default_stages
+
+    mapping = FittedMapping.fit(corpus.stacked(), seed, model=corpus.model, fitted_on=Path(folder).resolve().name)
+    stages = [s for s in default_stages(mapping.methods) if s.primary or s == Stage("raw")]
+    return compute_stats(corpus, mapping, folder_groups(corpus) if groups is None else groups, stages, seed)

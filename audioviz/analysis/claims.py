@@ -178,6 +178,14 @@ REFERENCE_NAMES = {"mfcc-stats": "MFCC statistics", "random-projection": "random
 RANDOM_LABELS = "random labels"
 
 
+def reference_name(kind: str) -> str:
+    """A baseline kind's name in tables: 'mfcc-stats-10' is 'MFCC statistics (10 components)'."""
+    if kind in REFERENCE_NAMES:
+        return REFERENCE_NAMES[kind]
+    width = kind.removeprefix("mfcc-stats-")
+    return f"MFCC statistics ({width} components)" if width.isdigit() else kind
+
+
 def measure(stats: CorpusStats, what: str, method: str, shuffled: bool = False) -> float:
     """One cell of the comparison: `what` (probe, separation, silhouette) of the raw features or
     of `method`'s stage meant for rendering; `shuffled`: with random labels instead."""
@@ -197,7 +205,7 @@ def comparison(stats: CorpusStats, references: dict[str, CorpusStats]) -> dict[s
         return {f"{w} {m}": measure(s, w, m, shuffled) for w, m in MEASURES}
 
     rows = {stats.model: row(stats)}
-    rows |= {REFERENCE_NAMES.get(k, k): row(r) for k, r in references.items()}
+    rows |= {reference_name(k): row(r) for k, r in references.items()}
     rows[RANDOM_LABELS] = row(stats, shuffled=True)
     return rows
 
@@ -228,25 +236,33 @@ def versus_baselines(stats: CorpusStats, references: dict[str, CorpusStats]) -> 
         verdict = "tell the groups apart less well than MFCC statistics, on both the probe and the K-Means separation"
     text += (f" K-Means separation: {stats.model} {_cell(ours['separation kmeans'])}, MFCC statistics "
              f"{_cell(ref['separation kmeans'])}. Here {stats.model}'s features {verdict}.")
-    return text + _noise(stats, references["mfcc-stats"])
+    text += _noise(stats, references["mfcc-stats"], REFERENCE_NAMES["mfcc-stats"])
+    narrow = [k for k in references if k not in REFERENCE_NAMES]
+    for kind in narrow:
+        cut = rows[reference_name(kind)]
+        text += (f" {stats.model}'s features vary along about {kind.removeprefix('mfcc-stats-')} independent directions "
+                 "(their effective width, the participation ratio of their correlations); cut to as many principal "
+                 f"components, MFCC statistics give probe {_cell(cut['probe raw'])} and K-Means separation "
+                 f"{_cell(cut['separation kmeans'])}." + _noise(stats, references[kind], reference_name(kind), how=False))
+    return text
 
 
 NOISE_WORDS = {paired.AHEAD: "ahead beyond the noise", paired.BEHIND: "behind beyond the noise",
                paired.WITHIN: "within the noise"}
 
 
-def _noise(stats: CorpusStats, reference: CorpusStats) -> str:
-    """Whether the gaps to MFCC statistics exceed what another draw of such tracks could
-    change (paired.py), in one sentence."""
+def _noise(stats: CorpusStats, reference: CorpusStats, name: str, how: bool = True) -> str:
+    """Whether the gaps to the reference `name` exceed what another draw of such tracks could
+    change (paired.py), in one sentence; `how`: with how the intervals are made."""
     found = paired.gaps(stats, reference)
     if not found:
         return ""
     parts = [f"{'probe' if key.startswith('probe') else 'K-Means separation'} {gap.describe()}, "
              f"{NOISE_WORDS[gap.verdict]}" for key, gap in found.items()]
     n = next(iter(found.values())).tracks
-    return (f" Paired on the same {n} tracks ({stats.model} minus MFCC statistics, with {paired.LEVEL:.0%} intervals: "
-            f"the probe's over {paired.SPLITS} fold splits, corrected for their shared training tracks, the "
-            f"separation's from a jackknife over tracks): {'; '.join(parts)}.")
+    method = (f", with {paired.LEVEL:.0%} intervals: the probe's over {paired.SPLITS} fold splits, corrected for "
+              f"their shared training tracks, the separation's from a jackknife over tracks" if how else "")
+    return f" Paired on the same {n} tracks ({stats.model} minus {name}{method}): {'; '.join(parts)}."
 
 
 def _compare(ours: float, theirs: float) -> int:
