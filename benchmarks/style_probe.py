@@ -172,6 +172,8 @@ def measure_models(folder: Path, models: list[str], seed: int) -> tuple[dict, di
                                                  if isinstance(v, float)), file=sys.stderr)
     for kind, stats in references.items():
         rows[claims.REFERENCE_NAMES[kind]] = row(stats)
+        rows[claims.REFERENCE_NAMES[kind]]["effective width"] = baselines.effective_width(
+            collect(folder, Baseline(kind, seed)).stacked())
     for width, stats in sorted(narrowed.items()):
         rows[claims.reference_name(baselines.narrowed_kind(width))] = row(stats)
     if last is not None:
