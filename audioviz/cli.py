@@ -299,6 +299,7 @@ def train(
     dropout: Annotated[Optional[float], typer.Option(help="Classifiers: dropout before the FC layers (default: from the preset).")] = None,
     bypass_dropout: Annotated[Optional[float], typer.Option(help="Autoencoders: share of batches trained through the code alone (default: from the preset).")] = None,
     contrast: Annotated[Optional[float], typer.Option(help="Weight of the track-contrastive term: segments of one track are pulled together in the code (autoencoders) or the default feature layer (classifiers), so that the features carry what a track keeps (default: from the preset).")] = None,
+    spread: Annotated[Optional[float], typer.Option(help="Classifiers: weight of the spread term (VICReg's variance and covariance) on the default feature layer, so that it keeps more directions than the labels need (default: from the preset).")] = None,
     fma_metadata: Annotated[Optional[Path], typer.Option(help="Classifiers: FMA's metadata folder (with tracks.csv); labels are FMA's top genres, splits FMA's own.")] = None,
     subset: Annotated[Optional[Subset], typer.Option(help="Classifiers with FMA: keep the tracks of this subset (medium includes small).")] = None,
     labels_from: Annotated[Optional[LabelSource], typer.Option(help="Classifiers: fma (needs --fma-metadata) or folders (the first folder under DATA_DIR names each file's class). Default: fma when --fma-metadata is given.")] = None,
@@ -317,7 +318,7 @@ def train(
         data_dir, output, model, preset.value, progress=_progress(quiet), epochs=epochs, batch_size=batch_size, lr=lr,
         optimizer=optimizer.value if optimizer else None, momentum=momentum, width=width, code_norm=code_norm,
         width_divisor=width_divisor, weight_decay=weight_decay, dropout=dropout, val_fraction=val_fraction,
-        max_segments_per_track=max_segments_per_track, bypass_dropout=bypass_dropout, contrast=contrast,
+        max_segments_per_track=max_segments_per_track, bypass_dropout=bypass_dropout, contrast=contrast, spread=spread,
         fma_metadata=fma_metadata, subset=subset.value if subset else None,
         labels_from=labels_from.value if labels_from else None, balance=balance,
         pretrained=str(pretrained_file) if pretrained_file else ("imagenet" if pretrained else None),
@@ -392,7 +393,8 @@ def tune(
       autoencoders: width (first block's filters, 4 to 16), code_norm [true,
                     false], bypass_dropout (0.25 to 1), contrast (fixed at 0)
       classifiers:  width_divisor [4, 8, 16], dropout (0 to 0.7),
-                    weight_decay (1e-6 to 1e-2, log), contrast (fixed at 0)
+                    weight_decay (1e-6 to 1e-2, log), contrast and spread
+                    (fixed at 0)
     \b
     For example:
       lr = { low = 1e-4, high = 3e-3, log = true }

@@ -75,6 +75,7 @@ def test_the_default_spaces_hold_the_bundled_settings():
     assert ae.searched() == ["lr", "batch_size", "optimizer", "momentum", "width", "code_norm", "bypass_dropout"]
     assert ae.fixed() == {"contrast": 0.0}
     assert vgg.searched() == ["lr", "batch_size", "optimizer", "momentum", "width_divisor", "dropout", "weight_decay"]
+    assert vgg.fixed() == {"contrast": 0.0, "spread": 0.0}
     # the bundled models' settings lie in the default space: the study's first trial is theirs
     assert preset_values("ae_shared", "compact") == {"lr": 1e-3, "batch_size": 64, "optimizer": "adam", "momentum": 0.9,
                                                      "width": 8, "code_norm": True, "bypass_dropout": 0.5, "contrast": 0.0}

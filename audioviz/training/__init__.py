@@ -17,7 +17,7 @@ from .classifier import ClassifierTrainConfig, ClassifierTrainer
 _AE_ONLY = {"bypass_dropout": "--bypass-dropout", "width": "--width", "code_norm": "--code-norm"}
 _CLASSIFIER_ONLY = {"labels_from": "--labels-from", "fma_metadata": "--fma-metadata", "subset": "--subset",
                     "pretrained": "--pretrained", "balance": "--balance", "width_divisor": "--width-divisor",
-                    "weight_decay": "--weight-decay", "dropout": "--dropout"}
+                    "weight_decay": "--weight-decay", "dropout": "--dropout", "spread": "--spread"}
 
 
 def make_trainer(data_dir: str | os.PathLike, run_dir: str | os.PathLike, model: str = "ae_shared",

@@ -41,6 +41,7 @@ from .labels import LABEL_SOURCES, Labels, fma_labels, folder_labels
 from .loop import MAPPING_SEGMENTS, Epoch, TrainingLoop
 from .run_folder import check_run_folder
 from .settings import Settings, check_real
+from .spread import spread_loss
 from .votes import Evaluation, majority_vote
 
 PRESETS = {
@@ -69,6 +70,7 @@ class ClassifierTrainConfig(Settings):
     weight_decay: float = 1e-4
     dropout: float = 0.5
     contrast: float = 0.0  # weight of the track-contrastive term on the default layer (contrast.py)
+    spread: float = 0.0  # weight of the spread term on the default layer (spread.py)
     balance: bool = True  # weight the loss so that every class counts as much as the others
     labels_from: str = "folders"  # folders | fma
     fma_metadata: str = ""  # FMA's metadata folder (labels_from fma)
@@ -90,6 +92,7 @@ class ClassifierTrainConfig(Settings):
         check_real("weight decay", self.weight_decay, 0, 1)
         check_real("dropout", self.dropout, 0, 1, below=True)
         check_real("--contrast", self.contrast, 0, 100)
+        check_real("--spread", self.spread, 0, 100)
         if type(self.width_divisor) is not int or self.width_divisor < 1 or 64 % self.width_divisor:
             raise TrainingError(f"width divisor {self.width_divisor!r} must divide 64")
         if type(self.balance) is not bool:
@@ -218,13 +221,16 @@ class ClassifierTrainer(TrainingLoop):
 
     def train_step(self, net, x: torch.Tensor, pairs: np.ndarray, step: int) -> torch.Tensor:
         y = torch.from_numpy(self.track_label[pairs[:, 0]]).to(self.device)
-        logits, features = net.forward_features(x, net.default_layer if self.config.contrast else None)
+        cfg = self.config
+        logits, features = net.forward_features(x, net.default_layer if cfg.contrast or cfg.spread else None)
         self.right += int((logits.argmax(1) == y).sum())
         self.seen += len(y)
         loss = F.cross_entropy(logits, y, weight=self.weights)
-        if self.config.contrast:
+        if cfg.contrast:
             partner = net.encode(self.partner_inputs(pairs, step))
-            loss = loss + self.config.contrast * track_contrast(features, partner, pairs[:, 0])
+            loss = loss + cfg.contrast * track_contrast(features, partner, pairs[:, 0])
+        if cfg.spread:
+            loss = loss + cfg.spread * spread_loss(features)
         return loss
 
     def postfix(self, loss: float) -> dict[str, str]:
@@ -336,6 +342,8 @@ def make_command(cfg: ClassifierTrainConfig, data_dir: str, run_dir: str) -> str
         args += ["--pretrained"] if cfg.pretrained == "imagenet" else ["--pretrained-file", cfg.pretrained]
     if cfg.contrast:
         args += ["--contrast", cfg.contrast]
+    if cfg.spread:
+        args += ["--spread", cfg.spread]
     preset = PRESETS[cfg.preset]  # what only `audioviz tune` sets (the preset's otherwise)
     for flag, key, default in (("--width-divisor", "width_divisor", preset["width_divisor"]),
                                ("--weight-decay", "weight_decay", preset["weight_decay"]),
@@ -419,6 +427,8 @@ def model_card(cfg: ClassifierTrainConfig, summary: dict, state: dict, corpus: C
     skipped = "".join(f"\n- skipped: {n} files {why}" for why, n in summary["skipped"].items())
     skipped += "".join(f"\n- {note}" for note in summary["notes"])
     width = "the paper's width" if c.width_divisor == 1 else f"1/{c.width_divisor} of the paper's width"
+    terms = "".join(f", plus {w:g} x {what} on {c.default_layer}" for w, what in (
+        (cfg.contrast, "the track-contrastive term"), (cfg.spread, "the spread term (VICReg's variance and covariance)")) if w)
     return f"""# {cfg.model}: genre classifier ({c.arch}, {width})
 
 ## Architecture
@@ -435,7 +445,7 @@ def model_card(cfg: ClassifierTrainConfig, summary: dict, state: dict, corpus: C
 - labels: {labels.source}
 - {len(classes)} classes: {', '.join(classes)}
 - preset `{cfg.preset}`: {cfg.optimizer} lr {cfg.lr}{f' momentum {cfg.momentum}' if cfg.optimizer == 'sgd' else ''}, weight decay {cfg.weight_decay},
-  batch {cfg.batch_size}, {cfg.epochs} epochs, cross-entropy{' weighted so that every class counts equally' if cfg.balance else ''}, seed {cfg.seed}
+  batch {cfg.batch_size}, {cfg.epochs} epochs, cross-entropy{' weighted so that every class counts equally' if cfg.balance else ''}{terms}, seed {cfg.seed}
 - initialised {'from ImageNet weights (' + summary['imagenet'] + ')' if summary['imagenet'] else 'at random (He initialisation)'}
 - {summary['tracks']} usable tracks ({len(summary['failed_tracks'])} files unusable){f", at most {cfg.max_segments_per_track} evenly spaced segments per track" if cfg.max_segments_per_track else ""}{skipped}
 - training time: {state['seconds'] / 60:.1f} min on {platform.machine()} ({'GPU' if torch.cuda.is_available() else 'CPU'})

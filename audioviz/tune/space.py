@@ -114,6 +114,7 @@ CLASSIFIER = (
     Param("dropout", "float", Range(0.0, 0.7), "dropout before the FC layers", lo=0.0, hi=1.0, open_hi=True),
     Param("weight_decay", "float", Range(1e-6, 1e-2, log=True), "weight decay", lo=0.0, hi=1.0),
     Param("contrast", "float", Fixed(0.0), "weight of the track-contrastive term on the default layer", lo=0.0, hi=100.0),
+    Param("spread", "float", Fixed(0.0), "weight of the spread term on the default layer", lo=0.0, hi=100.0),
 )
 
 
@@ -366,4 +367,4 @@ def preset_values(model: str, preset: str) -> dict[str, object]:
     cfg = ClassifierTrainConfig.from_preset(preset, model=model)
     return {"lr": cfg.lr, "batch_size": cfg.batch_size, "optimizer": cfg.optimizer, "momentum": cfg.momentum,
             "width_divisor": cfg.width_divisor, "dropout": cfg.dropout, "weight_decay": cfg.weight_decay,
-            "contrast": cfg.contrast}
+            "contrast": cfg.contrast, "spread": cfg.spread}

@@ -1,0 +1,78 @@
+"""The spread training term: its value on features whose answer is known, and a classifier
+trained with it."""
+
+import pytest
+import torch
+from media import music_like, write_audio
+
+from audioviz.analysis.baselines import effective_width
+from audioviz.errors import TrainingError
+from audioviz.training import make_trainer
+from audioviz.training.spread import spread_loss
+
+
+def test_the_term_is_zero_for_spread_uncorrelated_features_and_counts_what_is_missing():
+    g = torch.Generator().manual_seed(0)
+    # exactly uncorrelated columns of standard deviation 2 (centred, then orthonormalised, then
+    # scaled; orthonormalising keeps them centred): nothing to pay
+    x = torch.randn(256, 8, generator=g, dtype=torch.float64)
+    q, _ = torch.linalg.qr(x - x.mean(0))
+    wide = q * 2 * 255 ** 0.5
+    assert spread_loss(wide).item() < 1e-3
+    # a constant feature misses the whole unit of standard deviation: 1 / 8 of the variance term
+    dead = wide.clone()
+    dead[:, 0] = 3.0
+    assert spread_loss(dead).item() == pytest.approx(1 / 8, abs=2e-3)
+    # eight copies of one unit-variance column: every off-diagonal covariance is 1, 56 of them over 8
+    one = torch.randn(256, 1, generator=g, dtype=torch.float64)
+    copies = ((one - one.mean()) / one.std()).repeat(1, 8)
+    assert spread_loss(copies).item() == pytest.approx(56 / 8, rel=1e-3)
+
+
+def test_minimising_the_term_widens_features():
+    """Gradient steps on the term alone turn features that vary along about two directions into
+    ones that vary along all six."""
+    g = torch.Generator().manual_seed(1)
+    source = torch.randn(512, 1, generator=g) @ torch.randn(1, 6, generator=g) + 0.3 * torch.randn(512, 6, generator=g)
+    mix = torch.eye(6, requires_grad=True)
+    optimiser = torch.optim.Adam([mix], lr=0.05)
+    before = effective_width(source.numpy())
+    for _ in range(1000):
+        optimiser.zero_grad()
+        spread_loss(source @ mix).backward()
+        optimiser.step()
+    after = effective_width((source @ mix).detach().numpy())
+    assert before == 2 and after == 6
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    for i, genre in enumerate(["a", "a", "b", "b"]):
+        (root / genre).mkdir(exist_ok=True)
+        write_audio(root / genre / f"t{i}.wav", music_like(5.0, seed=i))
+    return root
+
+
+def test_a_classifier_trained_with_the_term_differs_is_reproducible_and_says_so(tmp_path, corpus):
+    def train(run, spread):
+        trainer = make_trainer(corpus, tmp_path / run, "vgg11", "tiny", progress=False, epochs=1, spread=spread)
+        trainer.run()
+        return torch.load(tmp_path / run / "best.pt", weights_only=True)["state_dict"], trainer.config
+
+    plain, _ = train("plain", 0.0)
+    with_term, cfg = train("with", 0.5)
+    again, _ = train("again", 0.5)
+    assert cfg.spread == 0.5
+    assert any(not torch.equal(plain[k], with_term[k]) for k in plain if plain[k].is_floating_point())
+    assert all(torch.equal(with_term[k], again[k]) for k in with_term)
+    card = (tmp_path / "with" / "model.md").read_text()
+    assert "--spread 0.5" in card and "plus 0.5 x the spread term (VICReg's variance and covariance) on L8" in card
+
+
+def test_a_bad_weight_or_an_autoencoder_is_refused(tmp_path, corpus):
+    with pytest.raises(TrainingError, match="--spread must be a number at least 0 and at most 100, not -1"):
+        make_trainer(corpus, tmp_path / "run", "vgg11", "tiny", spread=-1.0)
+    with pytest.raises(TrainingError, match="--spread only applies to the genre classifiers"):
+        make_trainer(corpus, tmp_path / "run", "ae", "tiny", spread=1.0)
+    assert not (tmp_path / "run").exists()
