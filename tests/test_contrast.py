@@ -1,4 +1,5 @@
-"""The track-contrastive training term: its partners, its loss, and both families trained with it."""
+"""The track-contrastive training term: its partners, its loss, and both families trained with it
+(and a classifier trained with the spread term, whose own checks are in test_spread.py)."""
 
 import numpy as np
 import pytest
@@ -62,20 +63,25 @@ def corpus(tmp_path_factory):
     return root
 
 
-@pytest.mark.parametrize("model", ["ae_shared", "vgg11"])
-def test_training_with_the_term_changes_the_features_and_is_reproducible(tmp_path, corpus, model):
-    def train(run, contrast):
-        trainer = make_trainer(corpus, tmp_path / run, model, "tiny", progress=False, epochs=1, contrast=contrast)
+@pytest.mark.parametrize("model, term, said", [
+    ("ae_shared", "contrast", None),
+    ("vgg11", "contrast", "plus 0.5 x the track-contrastive term on L8"),
+    ("vgg11", "spread", "plus 0.5 x the spread term (VICReg's variance and covariance) on L8"),
+])
+def test_training_with_the_term_changes_the_features_and_is_reproducible(tmp_path, corpus, model, term, said):
+    def train(run, weight):
+        trainer = make_trainer(corpus, tmp_path / run, model, "tiny", progress=False, epochs=1, **{term: weight})
         trainer.run()
         return torch.load(tmp_path / run / "best.pt", weights_only=True)["state_dict"], trainer.config
 
     plain, _ = train("plain", 0.0)
     with_term, cfg = train("with", 0.5)
     again, _ = train("again", 0.5)
-    assert cfg.contrast == 0.5
+    assert getattr(cfg, term) == 0.5
     assert any(not torch.equal(plain[k], with_term[k]) for k in plain if plain[k].is_floating_point())
     assert all(torch.equal(with_term[k], again[k]) for k in with_term)
-    assert "--contrast 0.5" in (tmp_path / "with" / "model.md").read_text()
+    card = (tmp_path / "with" / "model.md").read_text()
+    assert f"--{term} 0.5" in card and (said is None or said in card)
 
 
 def test_a_bad_weight_is_refused(tmp_path, corpus):
