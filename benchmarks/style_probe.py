@@ -19,6 +19,8 @@ mapping on those excerpts, exactly as `audioviz analyze` does by default, and re
   separation kmeans   analyze's score: share of the variance of per-track means explained by group
   silhouette kmeans   of the per-track mean parameter vectors
   raw spread          the median standard deviation of the raw features over the excerpts
+  within tracks       the share of the raw features' variance that lies within tracks: what moves
+                      the picture during a song (the rest tells tracks apart), averaged over components
   effective width     how many independent directions the raw features vary along (their
                       correlations' participation ratio, audioviz.analysis.baselines)
 
@@ -128,9 +130,11 @@ def excerpts(heldout: list[Path], work: Path, per_group: int, min_per_group: int
 
 def row(stats) -> dict:
     from audioviz.analysis import claims
+    from audioviz.analysis.stats import within_track_share
 
     values = {f"{w} {m}": claims.measure(stats, w, m) for w, m in (c.split(" ") for c in COLUMNS)}
     values["raw spread"] = float(np.median(stats.stages["raw unscaled"].std))
+    values["within tracks"] = within_track_share(stats.counts, stats.stages["raw unscaled"])
     return values
 
 
@@ -215,7 +219,7 @@ def noise(gap: dict | None) -> str:
 
 
 def markdown(result: dict) -> str:
-    cols = [*COLUMNS, "raw spread", "effective width"]
+    cols = [*COLUMNS, "raw spread", "within tracks", "effective width"]
     lines = [f"Held-out music: {result['tracks']} excerpts of up to {result['seconds']:g} s in {result['groups']} "
              f"groups ({', '.join(result['group_names'])}); chance (largest group) {result['probe_chance']:.2f}.", "",
              "| features | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]

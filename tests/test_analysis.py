@@ -9,7 +9,7 @@ import pytest
 
 from audioviz.analysis import Report, analyze, compute_stats, fma_genres, folder_groups
 from audioviz.analysis.figures import MAX_TRACK_ROWS, _track_rows, figure_plan
-from audioviz.analysis.stats import NO_GROUP, default_stages, group_separation, pooled
+from audioviz.analysis.stats import NO_GROUP, default_stages, group_separation, pooled, within_track_share
 from audioviz.errors import ConfigError, InputError, MissingDependencyError, OutputError
 from audioviz.extract.collect import CorpusFeatures, TrackFeatures
 from audioviz.mapping.fitted import METHODS, FittedMapping
@@ -199,6 +199,29 @@ def test_pooled_moments_equal_moments_of_the_union():
     every = np.concatenate(parts)
     np.testing.assert_allclose(mean, every.mean(0))
     np.testing.assert_allclose(std, every.std(0))
+
+
+def test_the_within_track_share_splits_the_variance_between_and_within_tracks():
+    from types import SimpleNamespace
+
+    # per track: component 0 alternates +-1 (moves only within tracks), 1 is the track's own
+    # offset (only between them), 2 is their sum, 3 never moves
+    sizes, offsets = (40, 60, 50), (-1.5, 0.0, 2.0)
+    tracks = [np.stack([np.tile([1.0, -1.0], n // 2), np.full(n, o), np.tile([1.0, -1.0], n // 2) + o, np.zeros(n)], 1)
+              for n, o in zip(sizes, offsets)]
+    counts = np.array(sizes)
+    means, stds = np.stack([x.mean(0) for x in tracks]), np.stack([x.std(0) for x in tracks])
+    std = pooled(counts, means, stds)[1]
+
+    def share(*components):
+        c = list(components)
+        return within_track_share(counts, SimpleNamespace(track_std=stds[:, c], std=std[c]))
+
+    every = np.concatenate(tracks)
+    assert share(0) == pytest.approx(1.0) and share(1) == 0.0
+    assert share(2) == pytest.approx(1.0 / every[:, 2].var())  # within-track variance 1 of the whole
+    # a component that never moves is left out, not counted as 0
+    assert share(0, 1, 2, 3) == pytest.approx((1.0 + 0.0 + share(2)) / 3)
 
 
 def test_stages_follow_the_methods_the_mapping_has():

@@ -198,6 +198,17 @@ def pooled(counts: np.ndarray, means: np.ndarray, stds: np.ndarray) -> tuple[np.
     return mean, np.sqrt(np.maximum(var, 0.0))
 
 
+def within_track_share(counts: np.ndarray, stage: StageStats) -> float:
+    """Share of a stage's variance over every segment that lies within tracks (what moves the
+    picture during a song; the rest tells tracks apart), averaged over the components that vary.
+    `counts`: (T,) segments per track."""
+    n = np.asarray(counts, dtype=np.float64)
+    within = (n / n.sum()) @ np.asarray(stage.track_std, np.float64) ** 2
+    total = np.asarray(stage.std, np.float64) ** 2
+    varies = total > 1e-12
+    return float(np.mean(within[varies] / total[varies])) if varies.any() else float("nan")
+
+
 def group_separation(track_means: np.ndarray, labels: np.ndarray) -> float:
     """Share of the variance of per-track mean vectors explained by group membership.
 
