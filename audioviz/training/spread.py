@@ -1,9 +1,9 @@
 """The spread term: a classifier's default feature layer should vary along many directions.
 
 Trained only to name the few collections of its corpus, a classifier needs about as many
-directions as it has classes, and keeps little else: the bundled vgg16's L15 varies along about
-seven (analysis.baselines.effective_width), and on music it never heard its features then tell
-collections apart less well than MFCC statistics. VICReg's variance and covariance terms (Bardes,
+directions as it has classes, and keeps little else: the L15 of the first vgg16 bundled here
+varied along about seven (analysis.baselines.effective_width), and on music it never heard its
+features told collections apart less well than MFCC statistics. VICReg's variance and covariance terms (Bardes,
 Ponce and LeCun, ICLR 2022) ask every feature to keep a standard deviation of at least 1 over the
 batch and the features to be uncorrelated, so that the layer keeps directions the labels do not
 need. What that buys on unseen music is measured in the README's "What they hear".
