@@ -9,7 +9,13 @@ import pytest
 
 from audioviz.analysis import Report, analyze, compute_stats, fma_genres, folder_groups
 from audioviz.analysis.figures import MAX_TRACK_ROWS, _track_rows, figure_plan
-from audioviz.analysis.stats import NO_GROUP, default_stages, group_separation, pooled, within_track_share
+from audioviz.analysis.stats import (
+    NO_GROUP,
+    default_stages,
+    group_separation,
+    pooled,
+    within_track_share,
+)
 from audioviz.errors import ConfigError, InputError, MissingDependencyError, OutputError
 from audioviz.extract.collect import CorpusFeatures, TrackFeatures
 from audioviz.mapping.fitted import METHODS, FittedMapping
