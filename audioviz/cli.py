@@ -294,6 +294,7 @@ def train(
     momentum: Annotated[Optional[float], typer.Option(help="SGD's momentum (default: from the preset).")] = None,
     width: Annotated[Optional[int], typer.Option(help="Autoencoders: filters of the first conv block (default: from the preset).")] = None,
     code_norm: Annotated[Optional[bool], typer.Option("--code-norm/--no-code-norm", help="Autoencoders: batch-normalise the code's pre-activations (default: from the preset).", show_default=False)] = None,
+    code_size: Annotated[Optional[int], typer.Option(help="Autoencoders: numbers in the code (default: from the preset, 10 as in the paper: one per scene parameter, mapped raw; a wider code is mapped through PCA).")] = None,
     width_divisor: Annotated[Optional[int], typer.Option(help="Classifiers: the paper's filter counts divided by this, a divisor of 64 (default: from the preset).")] = None,
     weight_decay: Annotated[Optional[float], typer.Option(help="Classifiers: the optimiser's weight decay (default: from the preset).")] = None,
     dropout: Annotated[Optional[float], typer.Option(help="Classifiers: dropout before the FC layers (default: from the preset).")] = None,
@@ -317,8 +318,9 @@ def train(
     trainer = make_trainer(
         data_dir, output, model, preset.value, progress=_progress(quiet), epochs=epochs, batch_size=batch_size, lr=lr,
         optimizer=optimizer.value if optimizer else None, momentum=momentum, width=width, code_norm=code_norm,
-        width_divisor=width_divisor, weight_decay=weight_decay, dropout=dropout, val_fraction=val_fraction,
-        max_segments_per_track=max_segments_per_track, bypass_dropout=bypass_dropout, contrast=contrast, spread=spread,
+        code_size=code_size, width_divisor=width_divisor, weight_decay=weight_decay, dropout=dropout,
+        val_fraction=val_fraction, max_segments_per_track=max_segments_per_track, bypass_dropout=bypass_dropout,
+        contrast=contrast, spread=spread,
         fma_metadata=fma_metadata, subset=subset.value if subset else None,
         labels_from=labels_from.value if labels_from else None, balance=balance,
         pretrained=str(pretrained_file) if pretrained_file else ("imagenet" if pretrained else None),
@@ -391,7 +393,8 @@ def tune(
       all:          lr, batch_size [16, 32, 64, 128], optimizer [adam, sgd],
                     momentum (sgd only)
       autoencoders: width (first block's filters, 4 to 16), code_norm [true,
-                    false], bypass_dropout (0.25 to 1), contrast (fixed at 0)
+                    false], bypass_dropout (0.25 to 1), contrast (fixed at 0),
+                    code_size (fixed at 10)
       classifiers:  width_divisor [4, 8, 16], dropout (0 to 0.7),
                     weight_decay (1e-6 to 1e-2, log), contrast and spread
                     (fixed at 0)

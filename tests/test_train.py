@@ -9,7 +9,7 @@ from media import music_like, write_audio
 from typer.testing import CliRunner
 
 from audioviz.cli import app
-from audioviz.errors import TrainingError
+from audioviz.errors import ConfigError, TrainingError
 from audioviz.extract.corpus import find_audio
 from audioviz.extract.registry import load_model
 from audioviz.training.autoencoder import TrainConfig, Trainer
@@ -78,6 +78,29 @@ def test_train_resume_and_render_with_the_result(tmp_path, corpus, song):
         assert block.mapping is not None and block.mapping.feature_size == block.feature_size > 10
         assert block.mapping.meta["layer"] == layer and block.title == f"{run} layer {layer}"
         assert block.features(decode(song).samples).values.shape == (5, block.feature_size)
+
+
+def test_a_wider_code_is_mapped_through_pca(tmp_path, corpus, song):
+    run = tmp_path / "run"
+    r = CliRunner().invoke(app, ["train", str(corpus), "-o", str(run), "--preset", "tiny", "--epochs", "1",
+                                 "--code-size", "16", "--quiet"])
+    assert r.exit_code == 0, r.stderr
+    assert json.loads((run / "config.json").read_text())["ae"]["enc_len"] == 16
+    card = (run / "model.md").read_text()
+    assert "code of 16 with a sigmoid" in card and "--code-size 16" in card
+    from audioviz import MappingConfig, extract_params
+
+    assert load_model(run, device="cpu").feature_size == 16
+    params = extract_params(song, model=str(run), device="cpu")
+    assert params.mapping["method"] == "pca" and params.features.values.shape == (5, 16)
+    assert params.values.shape == (5, 10) and np.ptp(params.values, axis=0).max() > 0
+    with pytest.raises(ConfigError, match="--mapping raw needs exactly 10 features, model .* gives 16"):
+        extract_params(song, model=str(run), device="cpu", mapping=MappingConfig(method="raw"))
+    r = CliRunner().invoke(app, ["train", str(corpus), "-o", str(tmp_path / "x"), "--code-size", "5"])
+    assert r.exit_code == 1
+    assert r.stderr.strip() == "error: --code-size must be a whole number from 10 to 4096, not 5"
+    r = CliRunner().invoke(app, ["train", str(corpus), "-o", str(tmp_path / "x"), "--model", "vgg11", "--code-size", "16"])
+    assert r.stderr.strip() == "error: --code-size only applies to autoencoders, not to vgg11"
 
 
 def test_other_settings_in_the_same_folder_are_refused(tmp_path, corpus):

@@ -14,7 +14,8 @@ from .autoencoder import TrainConfig, Trainer
 from .classifier import ClassifierTrainConfig, ClassifierTrainer
 
 # options that only one family of models takes (the CLI's names)
-_AE_ONLY = {"bypass_dropout": "--bypass-dropout", "width": "--width", "code_norm": "--code-norm"}
+_AE_ONLY = {"bypass_dropout": "--bypass-dropout", "width": "--width", "code_norm": "--code-norm",
+            "code_size": "--code-size"}
 _CLASSIFIER_ONLY = {"labels_from": "--labels-from", "fma_metadata": "--fma-metadata", "subset": "--subset",
                     "pretrained": "--pretrained", "balance": "--balance", "width_divisor": "--width-divisor",
                     "weight_decay": "--weight-decay", "dropout": "--dropout", "spread": "--spread"}

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config import N_PARAMS
 from ..errors import TrainingError
 from ..extract import checkpoint
 from ..extract.models import COMPACT, PAPER, VARIANTS, AEConfig, ConvAutoencoder
@@ -25,6 +26,7 @@ from .run_folder import check_run_folder
 from .settings import Settings, check_real, check_whole
 
 MAX_WIDTH = 256  # filters of the first conv block: the paper's is 32
+MAX_CODE_SIZE = 4096  # a code wider than the FC layer before it would only copy it
 
 # A smoke-test size: trains in seconds, for checking a pipeline end to end (and for the tests).
 TINY = AEConfig(num_init_filters=4, num_pools=2, num_fc=2, fc_scale_down=32, code_norm=True)
@@ -57,6 +59,9 @@ class TrainConfig(Settings):
     # the architecture's own settings that `audioviz tune` searches (else the preset's):
     width: int = 0  # filters of the first conv block (0: the preset's)
     code_norm: bool | None = None  # batch-normalise the code's pre-activations (None: the preset's)
+    # the paper's is 10, one number per scene parameter (and the raw mapping needs exactly
+    # that); a wider code is mapped through PCA like a classifier's layer (0: the preset's)
+    code_size: int = 0
 
     presets = PRESETS
 
@@ -67,6 +72,8 @@ class TrainConfig(Settings):
         check_real("--bypass-dropout", self.bypass_dropout, 0, 1)
         check_real("--contrast", self.contrast, 0, 100)
         check_whole("width", self.width, 0, MAX_WIDTH)
+        if self.code_size != 0:  # 0: the preset's
+            check_whole("--code-size", self.code_size, N_PARAMS, MAX_CODE_SIZE)
         if self.code_norm is not None and type(self.code_norm) is not bool:
             raise TrainingError(f"code norm {self.code_norm!r} is not true or false")
 
@@ -75,6 +82,8 @@ class TrainConfig(Settings):
         arch = {"num_init_filters": self.width} if self.width else {}
         if self.code_norm is not None:
             arch["code_norm"] = self.code_norm
+        if self.code_size:
+            arch["enc_len"] = self.code_size
         return replace(PRESETS[self.preset]["ae"], variant=self.model, **arch)
 
 
@@ -224,6 +233,7 @@ def train_command(cfg: TrainConfig, data_dir: str, run_dir: str) -> str:
             *(["--momentum", cfg.momentum] if cfg.optimizer == "sgd" and cfg.momentum != PRESETS[cfg.preset]["momentum"] else []),
             *(["--width", cfg.width] if cfg.width else []),
             *([f"--{'' if cfg.code_norm else 'no-'}code-norm"] if cfg.code_norm is not None else []),
+            *(["--code-size", cfg.code_size] if cfg.code_size else []),
             "--max-segments-per-track", cfg.max_segments_per_track, "--seed", cfg.seed, "-o", run_dir]
     return " ".join(shlex.quote(str(a)) for a in args)
 
