@@ -10,7 +10,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from audioviz.analysis import claims, paired, probe
-from audioviz.analysis.stats import compute_stats
+from audioviz.analysis.stats import compute_stats, within_track_share
 from audioviz.extract.collect import CorpusFeatures, TrackFeatures
 from audioviz.mapping.fitted import FittedMapping
 
@@ -127,6 +127,12 @@ def test_the_comparison_with_baselines_says_who_separates_better(apart, mixed):
     rows = claims.comparison(apart, {"mfcc-stats": mixed})
     assert list(rows) == ["ae_shared", "MFCC statistics", "random labels"]
     assert rows["random labels"]["separation kmeans"] == pytest.approx(apart.separation_chance)
+    # beside the separation, how much of each one's variance is left to move within a song
+    assert rows["ae_shared"]["within tracks"] == pytest.approx(within_track_share(apart.counts, apart.stages["raw unscaled"]))
+    assert rows["MFCC statistics"]["within tracks"] == pytest.approx(
+        within_track_share(mixed.counts, mixed.stages["raw unscaled"]))
+    assert rows["ae_shared"]["within tracks"] < rows["MFCC statistics"]["within tracks"]
+    assert np.isnan(rows["random labels"]["within tracks"])
     e = by_key(mixed, {"mfcc-stats": apart})["e"]
     assert "this model's K-Means separates less than they do" in e.evidence
     # and by how much, with whether another draw of 18 such tracks could close the gap

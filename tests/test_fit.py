@@ -170,6 +170,8 @@ def test_analyze_draws_the_report_of_a_folder(tmp_path, corpus_dir, tiny_model):
                                            "random projection", "random labels"]
     for row, measures in out["comparison"].items():
         assert 0 <= measures["probe raw"] <= 1 and -1 <= measures["silhouette kmeans"] <= 1, row
+        assert row == "random labels" or 0 < measures["within tracks"] < 1, row
+    assert "<th>within<br>tracks</th>" in html
     assert "groups_baselines.png" in names and "<td>MFCC statistics</td>" in html
     # how far the model is from MFCC statistics, and whether four tracks can tell
     assert set(out["gaps"]) == {"probe raw", "separation kmeans"}

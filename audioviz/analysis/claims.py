@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from . import paired
-from .stats import CorpusStats
+from .stats import CorpusStats, within_track_share
 
 HOLDS, PARTLY, FAILS, UNTESTED = "holds", "partly", "does not hold", "not tested"
 TINY = 0.25  # a median spread under this share of the spread between the means is tiny
@@ -174,6 +174,7 @@ MEASURES = (  # (measure, stage): the columns of the comparison, in reading orde
     ("probe", "raw"), ("probe", "kmeans"), ("separation", "kmeans"), ("silhouette", "kmeans"),
     ("probe", "pca"), ("separation", "pca"), ("silhouette", "pca"),
 )
+WITHIN = "within tracks"  # share of the raw features' variance that lies within tracks
 REFERENCE_NAMES = {"mfcc-stats": "MFCC statistics", "random-projection": "random projection"}
 RANDOM_LABELS = "random labels"
 
@@ -202,7 +203,10 @@ def comparison(stats: CorpusStats, references: dict[str, CorpusStats]) -> dict[s
     """Row name -> {"probe raw": ..., ...}: this model, each baseline through the same mapping,
     and random labels (this model's figures with the labels shuffled)."""
     def row(s: CorpusStats, shuffled: bool = False) -> dict[str, float]:
-        return {f"{w} {m}": measure(s, w, m, shuffled) for w, m in MEASURES}
+        out = {f"{w} {m}": measure(s, w, m, shuffled) for w, m in MEASURES}
+        # the other side of telling tracks apart: what is left to move the picture during a song
+        out[WITHIN] = float("nan") if shuffled else within_track_share(s.counts, s.stages["raw unscaled"])
+        return out
 
     rows = {stats.model: row(stats)}
     rows |= {reference_name(k): row(r) for k, r in references.items()}

@@ -137,14 +137,17 @@ def _comparison_table(stats: CorpusStats, references: dict[str, CorpusStats]) ->
     if not stats.grouped or not stats.stages["raw unscaled"].measured:
         return ""
     rows = claims.comparison(stats, references)
-    head = "<tr><th>features</th>" + "".join(f"<th>{escape(w)}<br>{escape(m)}</th>" for w, m in claims.MEASURES)
-    body = [f"<tr><td>{escape(name)}</td>" + "".join(f"<td>{_num(values[f'{w} {m}'], 2)}</td>"
-                                                    for w, m in claims.MEASURES) + "</tr>"
+    columns = [f"{w} {m}" for w, m in claims.MEASURES] + [claims.WITHIN]
+    head = "<tr><th>features</th>" + "".join(f"<th>{escape(c).replace(' ', '<br>', 1)}</th>" for c in columns)
+    body = [f"<tr><td>{escape(name)}</td>" + "".join(f"<td>{_num(values[c], 2)}</td>" for c in columns) + "</tr>"
             for name, values in rows.items()]
     note = (f"Probe: track-level accuracy on held-out folds (always answering the largest group: "
             f"{stats.probe_chance:.2f}); separation: share of the variance of per-track means explained by group; "
             "silhouette: of per-track mean vectors. raw: the features before mapping; kmeans and pca: the ten "
-            "parameters with the scaling each is rendered with. " + claims.versus_baselines(stats, references))
+            "parameters with the scaling each is rendered with. Within tracks: the share of the raw features' "
+            "variance that lies within tracks, what is left to move the picture during a song (features that "
+            "tell tracks apart by staying still within each have little). "
+            + claims.versus_baselines(stats, references))
     return f"<table>\n{head}</tr>\n" + "\n".join(body) + f"\n</table>\n<p class=\"note\">{escape(note)}</p>"
 
 
