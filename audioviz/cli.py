@@ -393,8 +393,7 @@ def tune(
       all:          lr, batch_size [16, 32, 64, 128], optimizer [adam, sgd],
                     momentum (sgd only)
       autoencoders: width (first block's filters, 4 to 16), code_norm [true,
-                    false], bypass_dropout (0.25 to 1), contrast (fixed at 0),
-                    code_size (fixed at 10)
+                    false], bypass_dropout (0.25 to 1), contrast (fixed at 0)
       classifiers:  width_divisor [4, 8, 16], dropout (0 to 0.7),
                     weight_decay (1e-6 to 1e-2, log), contrast and spread
                     (fixed at 0)

@@ -73,13 +73,12 @@ def invoke(*args):
 def test_the_default_spaces_hold_the_bundled_settings():
     ae, vgg = Space.default("ae_shared"), Space.default("vgg16")
     assert ae.searched() == ["lr", "batch_size", "optimizer", "momentum", "width", "code_norm", "bypass_dropout"]
-    assert ae.fixed() == {"contrast": 0.0, "code_size": 10}
+    assert ae.fixed() == {"contrast": 0.0}
     assert vgg.searched() == ["lr", "batch_size", "optimizer", "momentum", "width_divisor", "dropout", "weight_decay"]
     assert vgg.fixed() == {"contrast": 0.0, "spread": 0.0}
     # the bundled models' settings lie in the default space: the study's first trial is theirs
     assert preset_values("ae_shared", "compact") == {"lr": 1e-3, "batch_size": 64, "optimizer": "adam", "momentum": 0.9,
-                                                     "width": 8, "code_norm": True, "bypass_dropout": 0.5, "contrast": 0.0,
-                                                     "code_size": 10}
+                                                     "width": 8, "code_norm": True, "bypass_dropout": 0.5, "contrast": 0.0}
     assert ae.holds(preset_values("ae_shared", "compact")) == []
     assert vgg.holds(preset_values("vgg16", "compact")) == []
     assert vgg.holds(preset_values("vgg16", "tiny")) == ["width_divisor 32", "weight_decay 0"]
@@ -95,7 +94,7 @@ def test_a_space_file_narrows_widens_and_fixes(tmp_path):
         "lr": {"low": 1e-4, "high": 3e-3, "log": True}, "batch_size": [32, 64], "optimizer": "adam",
         "momentum": {"low": 0.5, "high": 0.99, "log": False}, "width": {"low": 8, "high": 24, "log": False, "step": 4},
         "code_norm": [True, False], "bypass_dropout": {"low": 0.25, "high": 1.0, "log": False},
-        "contrast": {"low": 0.0, "high": 0.5, "log": False}, "code_size": 10}
+        "contrast": {"low": 0.0, "high": 0.5, "log": False}}
     assert Space.from_record("ae", space.to_dict()).to_dict() == space.to_dict()
     # momentum is sgd's: with adam fixed, no trial draws it
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
@@ -105,7 +104,7 @@ def test_a_space_file_narrows_widens_and_fixes(tmp_path):
     assert all(1e-4 <= d["lr"] <= 3e-3 for d in drawn)
 
 
-AE_KEYS = "lr, batch_size, optimizer, momentum, width, code_norm, bypass_dropout, contrast, code_size"
+AE_KEYS = "lr, batch_size, optimizer, momentum, width, code_norm, bypass_dropout, contrast"
 
 
 @pytest.mark.parametrize("text, message", [

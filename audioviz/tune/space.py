@@ -105,7 +105,6 @@ AUTOENCODER = _COMMON + (
     Param("bypass_dropout", "float", Range(0.25, 1.0), "share of batches trained through the code alone (bundled: 0.5)",
           lo=0.0, hi=1.0),
     Param("contrast", "float", Fixed(0.0), "weight of the track-contrastive term on the code", lo=0.0, hi=100.0),
-    Param("code_size", "int", Fixed(10), "numbers in the code (the paper's and the bundled models': 10)", lo=10, hi=4096),
 )
 CLASSIFIER = (
     Param("lr", "float", Range(1e-5, 1e-2, log=True), "learning rate", lo=0.0, hi=1.0, open_lo=True),
@@ -362,7 +361,7 @@ def preset_values(model: str, preset: str) -> dict[str, object]:
         ae = cfg.ae_config
         return {"lr": cfg.lr, "batch_size": cfg.batch_size, "optimizer": cfg.optimizer, "momentum": cfg.momentum,
                 "width": ae.num_init_filters, "code_norm": ae.code_norm, "bypass_dropout": cfg.bypass_dropout,
-                "contrast": cfg.contrast, "code_size": ae.enc_len}
+                "contrast": cfg.contrast}
     from ..training.classifier import ClassifierTrainConfig
 
     cfg = ClassifierTrainConfig.from_preset(preset, model=model)
