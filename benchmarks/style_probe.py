@@ -4,6 +4,8 @@ audio, and no folder named after a package they were trained on is accepted).
 
     .venv/bin/python benchmarks/style_probe.py HELDOUT_DIR [HELDOUT_DIR ...] --json style.json --markdown style.md
 
+benchmarks/heldout_music.py fetches the 24 groups the README's figures come from into one HELDOUT_DIR.
+
 Each HELDOUT_DIR holds one sub-folder per collection (a Debian package of game music, an album, a
 genre); each is a group, and the groups of every folder are pooled: more tracks give narrower
 intervals. From each it takes up to --per-group files of 30 s to 30 minutes

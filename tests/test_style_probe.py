@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from audioviz.extract import checkpoint
@@ -62,3 +64,49 @@ def test_groups_of_several_folders_are_pooled_and_must_differ(style_probe, tmp_p
         style_probe.excerpts([tmp_path / "a", tmp_path / "b"], tmp_path / "work", 20, 5, 60.0)
     with pytest.raises(SystemExit, match="needs at least two sub-folders"):
         style_probe.excerpts([tmp_path / "a"], tmp_path / "work", 20, 5, 60.0)
+
+
+@pytest.fixture(scope="module")
+def heldout_music():
+    spec = importlib.util.spec_from_file_location("heldout_music", ROOT / "benchmarks" / "heldout_music.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_fetched_groups_are_music_no_bundled_model_heard(style_probe, heldout_music):
+    packages = {p for group in heldout_music.GROUPS.values() for p in group}
+    assert not (packages | set(heldout_music.GROUPS)) & style_probe.HEARD
+    assert len(heldout_music.GROUPS) == 24
+
+
+def _tone(path: Path, hz: float, amplitude: float, seconds: float = 1.0, rate: int = 44_100) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (amplitude * np.sin(2 * np.pi * hz * t) * 32767).astype("<i2")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return samples / 32767
+
+
+def test_stems_are_mixed_into_one_track_and_a_name_is_kept_once(heldout_music, tmp_path):
+    from audioviz.audio import decode
+
+    tree = tmp_path / "deb"
+    song = _tone(tree / "songs" / "Metal madness" / "song.wav", 220, 0.3)
+    guitar = _tone(tree / "songs" / "Metal madness" / "guitar.wav", 330, 0.2)
+    _tone(tree / "music" / "theme.wav", 440, 0.5)
+    _tone(tree / "other" / "theme.wav", 550, 0.5)  # the same name again: an effect per level, left out
+    _tone(tree / "lonely" / "song.wav", 660, 0.5)  # a song without stems is a file like any other
+    (tree / "notes.txt").write_text("not audio")
+
+    assert heldout_music.collect(tree, tmp_path / "out") == 3
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["Metal_madness.flac", "song.wav", "theme.wav"]
+    kept = decode(tmp_path / "out" / "theme.wav", 44_100).samples
+    assert np.argmax(np.abs(np.fft.rfft(kept))) == 440  # the first in path order
+    mixed = decode(tmp_path / "out" / "Metal_madness.flac", 44_100).samples
+    assert mixed.shape == song.shape
+    np.testing.assert_allclose(mixed, song + guitar, atol=2e-4)  # summed, not normalised
