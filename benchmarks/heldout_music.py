@@ -8,8 +8,8 @@ Every group is a collection no bundled model was trained on (style_probe.HEARD):
 outside every list of the project's corpus script, the two Frets on Fire song packages pooled as
 one group (their songs come as stems, mixed here into one file a song), and the eleven
 `music-corpus.sh --more` packages that hold at least five tracks of 30 s or more. Files are copied
-as they are; style_probe leaves out the short ones (sound effects). Needs apt-get and dpkg-deb
-(Debian or Ubuntu); nothing is installed.
+as they are, the first of each name only; style_probe leaves out the short ones (sound effects).
+Needs apt-get and dpkg-deb (Debian or Ubuntu); nothing is installed.
 """
 
 from __future__ import annotations
