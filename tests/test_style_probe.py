@@ -17,12 +17,16 @@ from audioviz.extract.registry import MODELS
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def style_probe():
-    spec = importlib.util.spec_from_file_location("style_probe", ROOT / "benchmarks" / "style_probe.py")
+def _benchmark(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def style_probe():
+    return _benchmark("style_probe")
 
 
 def test_heard_names_every_collection_a_bundled_model_was_trained_on(style_probe):
@@ -68,10 +72,7 @@ def test_groups_of_several_folders_are_pooled_and_must_differ(style_probe, tmp_p
 
 @pytest.fixture(scope="module")
 def heldout_music():
-    spec = importlib.util.spec_from_file_location("heldout_music", ROOT / "benchmarks" / "heldout_music.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _benchmark("heldout_music")
 
 
 def test_the_fetched_groups_are_music_no_bundled_model_heard(style_probe, heldout_music):
