@@ -33,7 +33,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
     **{p: (p,) for p in OUTSIDE + MORE},
     "fretsonfire-songs": ("fretsonfire-songs-muldjord", "fretsonfire-songs-sectoid"),
 }
-SUFFIXES = {".ogg", ".opus", ".mp3", ".flac", ".wav"}
 # Frets on Fire keeps each song as its backing track and the parts a player plays, in one folder
 STEMS = ("song", "guitar", "rhythm", "drums")
 
@@ -56,10 +55,11 @@ def collect(tree: Path, out: Path) -> int:
     one mix named after the folder. Of files that share a name, the first in path order is kept:
     in these packages they are one sound effect or ambience loop per level or tileset, never a
     piece of music. Returns how many files `out` gained."""
+    from audioviz.extract.corpus import find_audio
+
     out.mkdir(parents=True, exist_ok=True)
-    files = sorted(p for p in tree.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
     by_folder: dict[Path, list[Path]] = {}
-    for f in files:
+    for f in find_audio(tree):
         by_folder.setdefault(f.parent, []).append(f)
     added = 0
     for folder, members in sorted(by_folder.items()):
