@@ -1,6 +1,7 @@
 """Do the bundled networks hear more than MFCC statistics? The style targets of issue 16,
 measured on whole packages of music the models never heard (bring your own: nothing here ships
-audio, and no folder named after a package they were trained on is accepted).
+audio, and no folder named after a package they were trained on is accepted; nor, for a training
+run given with --models, a folder its best.pt names).
 
     .venv/bin/python benchmarks/style_probe.py HELDOUT_DIR [HELDOUT_DIR ...] --json style.json --markdown style.md
 
@@ -65,7 +66,8 @@ COLUMNS = ("probe raw", "probe kmeans", "separation kmeans", "silhouette kmeans"
 
 def heard(models: list[str]) -> set[str]:
     """The collections `models` were trained on, as far as they say: the bundled models' HEARD,
-    and the classes of any classifier checkpoint among them."""
+    and for a checkpoint, the sub-folders of its training folder (and a classifier's classes).
+    A checkpoint that names neither was trained before audioviz recorded them: said on stderr."""
     from audioviz.compare import split_model
     from audioviz.extract import checkpoint
     from audioviz.extract.registry import MODELS
@@ -74,7 +76,12 @@ def heard(models: list[str]) -> set[str]:
     for name in (split_model(m)[0] for m in models):
         if name not in MODELS:
             ckpt = checkpoint.load(Path(name) / "best.pt" if Path(name).is_dir() else Path(name))
-            out.update(ckpt.get("config", {}).get("classes", ()) if ckpt.get("arch") == "classifier" else ())
+            named = set((ckpt.get("meta") or {}).get("folders") or ())
+            named |= set(ckpt.get("config", {}).get("classes", ()) if ckpt.get("arch") == "classifier" else ())
+            if not named:
+                print(f"warning: {name} does not say which folders it was trained on: check that none is "
+                      "among the held-out groups", file=sys.stderr)
+            out |= named
     return out
 
 

@@ -61,6 +61,16 @@ def test_a_trained_classifiers_classes_are_refused_too(style_probe, tmp_path):
         style_probe.excerpts([tmp_path / "more"], tmp_path / "work", 20, 5, 60.0, style_probe.heard([str(run)]))
 
 
+def test_the_folders_a_trained_autoencoder_heard_are_refused(style_probe, tmp_path, capsys):
+    ckpt = {"format": checkpoint.FORMAT, "version": checkpoint.VERSION, "arch": "autoencoder", "config": {}}
+    checkpoint.save({**ckpt, "meta": {"folders": ["naev-data", "warmux-data"]}}, tmp_path / "more.pt")
+    assert style_probe.heard([f"{tmp_path / 'more.pt'}@conv1"]) == style_probe.HEARD | {"naev-data", "warmux-data"}
+    assert capsys.readouterr().err == ""
+    checkpoint.save({**ckpt, "meta": {}}, tmp_path / "old.pt")  # trained before runs named them
+    assert style_probe.heard([str(tmp_path / "old.pt")]) == style_probe.HEARD
+    assert "old.pt does not say which folders it was trained on" in capsys.readouterr().err
+
+
 def test_groups_of_several_folders_are_pooled_and_must_differ(style_probe, tmp_path):
     for folder, name in (("a", "flare-game"), ("b", "flare-game"), ("b", "naev-data")):
         (tmp_path / folder / name).mkdir(parents=True)

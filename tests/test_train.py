@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from audioviz.cli import app
 from audioviz.errors import ConfigError, TrainingError
+from audioviz.extract import checkpoint
 from audioviz.extract.corpus import find_audio
 from audioviz.extract.registry import load_model
 from audioviz.training.autoencoder import TrainConfig, Trainer
@@ -64,6 +65,9 @@ def test_train_resume_and_render_with_the_result(tmp_path, corpus, song):
     assert (run / "best.pt").read_bytes() != first
     card = (run / "model.md").read_text()
     assert "ae_skip" in card and "audioviz train" in card and "| 3 |" in card
+    # the folders it heard, for benchmarks that must test on others; broken.mp3 gave none
+    assert "| a | 2 |" in card and "| b | 2 |" in card and "| c | 1 |" in card
+    assert checkpoint.load(run / "best.pt")["meta"]["folders"] == ["a", "b", "c"]
 
     # what training wrote is a model like the bundled ones: it loads and extracts features
     model = load_model(run, device="cpu")

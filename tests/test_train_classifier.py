@@ -76,6 +76,7 @@ def test_train_resumes_and_gives_a_model_with_every_layer(tmp_path, labelled, mo
     assert [row["epoch"] for row in rows] == ["1", "2"]
     assert {"train_loss", "train_acc", "val_loss", "val_acc", "val_track_acc"} <= set(rows[0])
     assert summary["classes"] == ["calm", "loud"] and summary["tracks"] == 6
+    assert torch.load(run / "best.pt", weights_only=True)["meta"]["folders"] == ["calm", "loud"]
     assert summary["skipped"] == {f"directly in {labelled.name}/, so no folder names its class": 1}
     assert 0 <= summary["val_track_acc"] <= 1 and summary["val_segments"] > 0
     card = (run / "model.md").read_text()
@@ -111,6 +112,7 @@ def test_fma_labels_train_with_fmas_split(tmp_path):
     summary = make_trainer(audio, tmp_path / "run", "alexnet", "tiny", progress=False, epochs=1,
                            fma_metadata=meta, subset="small").run()
     assert summary["classes"] == ["Folk", "Rock"]
+    assert torch.load(tmp_path / "run" / "best.pt", weights_only=True)["meta"]["folders"] == ["000"]
     assert (summary["train_segments"], summary["val_segments"], summary["test_segments"]) == (12, 3, 3)
     assert {"val_track_acc", "test_track_acc"} <= set(summary)
     card = (tmp_path / "run" / "model.md").read_text()

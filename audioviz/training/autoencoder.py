@@ -187,7 +187,8 @@ class Trainer(TrainingLoop):
             meta={
                 "epoch": state["best_epoch"], "epochs_trained": state["epoch"],
                 "train_loss": hist.get("train_loss"), "val_loss": hist.get("val_loss"),
-                "train": asdict(cfg), "data_dir": self.data_dir.name, "seconds": round(state["seconds"], 1),
+                "train": asdict(cfg), "data_dir": self.data_dir.name, "folders": self.folders,
+                "seconds": round(state["seconds"], 1),
                 "torch": str(torch.__version__), "python": platform.python_version(),
             },
         )
@@ -247,13 +248,7 @@ def model_card(cfg: TrainConfig, summary: dict, state: dict, corpus: Corpus) -> 
     rows = "\n".join(
         f"| {h['epoch']} | {h['train_loss']:.6f} | {h['val_loss']:.6f} | {h['val_code_only']:.6f} | {h['code_std']:.4f} |" for h in hist
     )
-    groups: dict[str, list[int]] = {}
-    for t in corpus.tracks:
-        if t.segments:
-            g = groups.setdefault(t.path.split("/")[0] if "/" in t.path else ".", [0, 0])
-            g[0] += 1
-            g[1] += t.segments
-    data = "\n".join(f"| {g} | {n} | {s} |" for g, (n, s) in sorted(groups.items()))
+    data = "\n".join(f"| {g} | {n} | {s} |" for g, (n, s) in corpus.folders().items())
     cmd = train_command(cfg, summary["data_dir"], summary["run_dir"])
     return f"""# {cfg.model}: convolutional autoencoder ({ae.variant})
 

@@ -277,7 +277,7 @@ class ClassifierTrainer(TrainingLoop):
             meta={
                 "epoch": state["best_epoch"], "epochs_trained": state["epoch"], "classes": list(self.classes),
                 "val_loss": hist.get("val_loss"), "val_acc": hist.get("val_acc"), "val_track_acc": hist.get("val_track_acc"),
-                **(results or {}), "train": asdict(cfg), "data_dir": self.data_dir.name,
+                **(results or {}), "train": asdict(cfg), "data_dir": self.data_dir.name, "folders": self.folders,
                 "seconds": round(state["seconds"], 1), "torch": str(torch.__version__), "python": platform.python_version(),
             },
         )

@@ -146,6 +146,17 @@ class Corpus:
     def failed(self) -> list[Track]:
         return [t for t in self.tracks if t.error]
 
+    def folders(self) -> dict[str, tuple[int, int]]:
+        """Each top-level sub-folder that gave segments (files at the top: "."), with its tracks
+        and segments: what a run heard, so that music it never heard can be told from it."""
+        out: dict[str, tuple[int, int]] = {}
+        for t in self.tracks:
+            if t.segments:
+                folder = t.path.split("/")[0] if "/" in t.path else "."
+                n, s = out.get(folder, (0, 0))
+                out[folder] = (n + 1, s + t.segments)
+        return dict(sorted(out.items()))
+
     def indices(self, split: str) -> np.ndarray:
         """(K, 2) array of (track, segment) pairs in `split`."""
         parts = [

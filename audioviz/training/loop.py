@@ -70,6 +70,7 @@ class TrainingLoop(ABC):
         # best epoch so far is finished as usual). `audioviz tune` prunes trials with it.
         self.on_epoch: Callable[[int, dict], bool] | None = None
         self.state: dict = {}  # the run's state (epoch, best, history), once `run` has begun
+        self.folders: list[str] = []  # the data folder's sub-folders that gave segments, once `run` has begun
 
     # -- what a family gives ------------------------------------------------------------------
     @abstractmethod
@@ -175,6 +176,7 @@ class TrainingLoop(ABC):
 
         cfg = self.config
         corpus = self.prepare()
+        self.folders = list(corpus.folders())  # best.pt names them (benchmarks refuse to test on them)
         train_pairs, val_pairs = corpus.indices("train"), corpus.indices("val")
         torch.manual_seed(cfg.seed)
         net = self.network().to(self.device)
