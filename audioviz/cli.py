@@ -291,6 +291,7 @@ def train(
     optimizer: Annotated[Optional[Optimizer], typer.Option(help="Optimizer (default: from the preset).")] = None,
     val_fraction: Annotated[Optional[float], typer.Option(help="Share of tracks held out for validation (default 0.1; classifiers: 0.2 of each class).")] = None,
     max_segments_per_track: Annotated[int, typer.Option(help="Evenly spaced segments kept per track (0: all).")] = 0,
+    min_seconds: Annotated[float, typer.Option(help="Leave out files shorter than this many seconds (the sound effects of games' data packages).")] = 0.0,
     momentum: Annotated[Optional[float], typer.Option(help="SGD's momentum (default: from the preset).")] = None,
     width: Annotated[Optional[int], typer.Option(help="Autoencoders: filters of the first conv block (default: from the preset).")] = None,
     code_norm: Annotated[Optional[bool], typer.Option("--code-norm/--no-code-norm", help="Autoencoders: batch-normalise the code's pre-activations (default: from the preset).", show_default=False)] = None,
@@ -319,7 +320,8 @@ def train(
         data_dir, output, model, preset.value, progress=_progress(quiet), epochs=epochs, batch_size=batch_size, lr=lr,
         optimizer=optimizer.value if optimizer else None, momentum=momentum, width=width, code_norm=code_norm,
         code_size=code_size, width_divisor=width_divisor, weight_decay=weight_decay, dropout=dropout,
-        val_fraction=val_fraction, max_segments_per_track=max_segments_per_track, bypass_dropout=bypass_dropout,
+        val_fraction=val_fraction, max_segments_per_track=max_segments_per_track, min_seconds=min_seconds,
+        bypass_dropout=bypass_dropout,
         contrast=contrast, spread=spread,
         fma_metadata=fma_metadata, subset=subset.value if subset else None,
         labels_from=labels_from.value if labels_from else None, balance=balance,
@@ -359,6 +361,7 @@ def tune(
     startup_trials: Annotated[Optional[int], typer.Option(min=1, help="Trials drawn at random before TPE models the results; pruning starts after min(this, 5) complete trials. [default: 10]", show_default=False)] = None,
     val_fraction: Annotated[Optional[float], typer.Option(help="Share of tracks held out for validation (default 0.1; classifiers: 0.2 of each class).", show_default=False)] = None,
     max_segments_per_track: Annotated[Optional[int], typer.Option(help="Evenly spaced segments kept per track (0: all). [default: 0]", show_default=False)] = None,
+    min_seconds: Annotated[Optional[float], typer.Option(help="Leave out files shorter than this many seconds. [default: 0]", show_default=False)] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the split and of every trial's initial weights and batch order (the sampler draws afresh in each run). [default: 0]", show_default=False)] = None,
     fma_metadata: Annotated[Optional[Path], typer.Option(help="Classifiers: FMA's metadata folder (with tracks.csv); labels are FMA's top genres, splits FMA's own (its test split is never used to choose).", show_default=False)] = None,
     subset: Annotated[Optional[Subset], typer.Option(help="Classifiers with FMA: keep the tracks of this subset.", show_default=False)] = None,
@@ -437,7 +440,8 @@ def tune(
     seconds = parse_duration(timeout) if timeout is not None else None
     opts = Options(model=model, trials=trials, preset=preset.value if preset else None, epochs=epochs, space=space,
                    min_code_std=min_code_std, pruner=pruner, startup_trials=startup_trials, val_fraction=val_fraction,
-                   max_segments_per_track=max_segments_per_track, seed=seed, fma_metadata=fma_metadata,
+                   max_segments_per_track=max_segments_per_track, min_seconds=min_seconds, seed=seed,
+                   fma_metadata=fma_metadata,
                    subset=subset.value if subset else None, labels_from=labels_from.value if labels_from else None,
                    device=device.value)
 

@@ -138,6 +138,26 @@ def test_an_interrupted_epoch_resumes_where_it_stopped(tmp_path, corpus, monkeyp
     assert summary["best_epoch"] == 1 and len(log_rows(run)) == 1
 
 
+def test_files_shorter_than_min_seconds_are_left_out(tmp_path, corpus):
+    run = tmp_path / "run"
+    r = CliRunner().invoke(app, ["train", str(corpus), "-o", str(run), "--preset", "tiny", "--epochs", "1",
+                                 "--min-seconds", "6.5", "--quiet", "--json"])
+    assert r.exit_code == 0, r.stderr
+    summary = json.loads(r.stdout)
+    # t0 to t2 last 4 to 6 s; broken.mp3 has no length to read, so decoding judges it, and fails
+    assert (summary["tracks"], summary["short_tracks"], len(summary["failed_tracks"])) == (2, 3, 1)
+    assert checkpoint.load(run / "best.pt")["meta"]["folders"] == ["b", "c"]
+    card = (run / "model.md").read_text()
+    assert "1 files skipped as unusable, 3 shorter than 6.5 s left out" in card and "--min-seconds 6.5" in card
+
+    r = CliRunner().invoke(app, ["train", str(corpus / "a"), "-o", str(tmp_path / "none"), "--preset", "tiny",
+                                 "--min-seconds", "60", "--quiet"])
+    assert r.exit_code == 1 and "none of its 2 audio files lasts --min-seconds 60 s or more" in r.stderr
+    assert not (tmp_path / "none").exists()
+    with pytest.raises(TrainingError, match="--min-seconds must be a number at least 0"):
+        TrainConfig.from_preset("tiny", min_seconds=-1.0)
+
+
 def test_no_audio_is_a_clear_error(tmp_path):
     (tmp_path / "readme.txt").write_text("hi")
     with pytest.raises(TrainingError, match="no audio files found"):

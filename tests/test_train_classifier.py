@@ -119,6 +119,18 @@ def test_fma_labels_train_with_fmas_split(tmp_path):
     assert "FMA's own split" in card and "--fma-metadata" in card and "test split" in card
 
 
+def test_files_shorter_than_min_seconds_are_skipped_with_a_reason(tmp_path):
+    for i in range(6):
+        cls = ("calm", "loud")[i % 2]
+        (tmp_path / "data" / cls).mkdir(parents=True, exist_ok=True)
+        write_audio(tmp_path / "data" / cls / f"t{i}.ogg", styled_track(2.0 if i < 2 else 4.0, i, cls == "loud"))
+    summary = make_trainer(tmp_path / "data", tmp_path / "run", "alexnet", "tiny", progress=False, epochs=1,
+                           min_seconds=3.0).run()
+    assert summary["tracks"] == 4 and summary["short_tracks"] == 2 and summary["classes"] == ["calm", "loud"]
+    card = (tmp_path / "run" / "model.md").read_text()
+    assert "- skipped: 2 files shorter than 3 s" in card and "--min-seconds 3.0" in card
+
+
 @pytest.mark.parametrize("args,message", [
     (["--model", "vgg16", "--bypass-dropout", "0.5"], "--bypass-dropout only applies to autoencoders"),
     (["--model", "ae", "--fma-metadata", "meta"], "--fma-metadata only applies to the genre classifiers"),

@@ -362,9 +362,9 @@ def test_a_folder_of_another_study_or_no_study_is_refused(study3, music, tmp_pat
     assert r.exit_code == 1
     assert r.stderr == (f"error: {out} holds a study of ae_shared, not ae_skip; use a new output folder, or "
                         "--model ae_shared to continue it\n")
-    r = invoke(music, "-o", out, "--epochs", 2, "--seed", 3)
-    assert r.stderr == (f"error: {out} holds a study with other settings (epochs 2, not 1; seed 3, not 0); use a new "
-                        "output folder, or the same options to continue it\n")
+    r = invoke(music, "-o", out, "--epochs", 2, "--seed", 3, "--min-seconds", 2)
+    assert r.stderr == (f"error: {out} holds a study with other settings (epochs 2, not 1; min_seconds 2.0, not 0.0; "
+                        "seed 3, not 0); use a new output folder, or the same options to continue it\n")
     assert (out / "study.db").read_bytes() == before
     run = tmp_path / "run"
     run.mkdir()

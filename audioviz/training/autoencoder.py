@@ -52,6 +52,7 @@ class TrainConfig(Settings):
     momentum: float = 0.9
     val_fraction: float = 0.1
     max_segments_per_track: int = 0  # 0: all
+    min_seconds: float = 0.0  # files shorter than this are left out (game packages' sound effects)
     bypass_dropout: float = 0.5  # share of batches trained without pool indices and skips
     contrast: float = 0.0  # weight of the track-contrastive term on the code (contrast.py)
     seed: int = 0
@@ -105,13 +106,13 @@ class Trainer(TrainingLoop):
                                              "code_std": ".5f"}
 
     def prepare(self) -> Corpus:
-        files = audio_files(self.data_dir)  # no audio: said before the run folder is made
+        files = self.long_enough(audio_files(self.data_dir))  # no audio: said before the run folder is made
         check_run_folder(self.run_dir, self.config, {"ae": self.config.ae_config.to_dict(),
                          "frontend": self.frontend.to_dict(), "data_dir": str(self.data_dir.absolute())})
         return self.cache(files)
 
     def cache_corpus(self) -> Corpus:
-        return self.cache(audio_files(self.data_dir))
+        return self.cache(self.long_enough(audio_files(self.data_dir)))
 
     def mean_baseline(self, corpus: Corpus) -> float:
         """Validation MSE of always predicting the mean training segment, with the input
@@ -218,7 +219,7 @@ class Trainer(TrainingLoop):
         summary = {
             "data_dir": str(self.data_dir), "mean_baseline": mean_baseline, "run_dir": str(self.run_dir), "best": str(self.run_dir / "best.pt"), "best_epoch": state["best_epoch"],
             "best_val_loss": state["best_val"], "epochs": self.config.epochs, "tracks": n_tracks,
-            "failed_tracks": [f"{t.path}: {t.error}" for t in corpus.failed],
+            "failed_tracks": [f"{t.path}: {t.error}" for t in corpus.failed], "short_tracks": self.short,
             "train_segments": int(len(corpus.indices("train"))), "val_segments": int(len(corpus.indices("val"))),
             "feature_std": [round(float(s), 5) for s in features["code"].std(axis=0)],
         }
@@ -237,6 +238,7 @@ def train_command(cfg: TrainConfig, data_dir: str, run_dir: str) -> str:
             *(["--width", cfg.width] if cfg.width else []),
             *([f"--{'' if cfg.code_norm else 'no-'}code-norm"] if cfg.code_norm is not None else []),
             *(["--code-size", cfg.code_size] if cfg.code_size else []),
+            *(["--min-seconds", cfg.min_seconds] if cfg.min_seconds else []),
             "--max-segments-per-track", cfg.max_segments_per_track, "--seed", cfg.seed, "-o", run_dir]
     return " ".join(shlex.quote(str(a)) for a in args)
 
@@ -263,7 +265,7 @@ def model_card(cfg: TrainConfig, summary: dict, state: dict, corpus: Corpus) -> 
 - preset `{cfg.preset}`: {cfg.optimizer} lr {cfg.lr}{f' momentum {cfg.momentum}' if cfg.optimizer == 'sgd' else ''}, batch {cfg.batch_size},
   {cfg.epochs} epochs, MSE reconstruction loss, seed {cfg.seed}
 - split by track: {summary['train_segments']} training and {summary['val_segments']} validation segments
-  from {summary['tracks']} tracks ({len(summary['failed_tracks'])} files skipped as unusable){f", at most {cfg.max_segments_per_track} segments per track" if cfg.max_segments_per_track else ""}
+  from {summary['tracks']} tracks ({len(summary['failed_tracks'])} files skipped as unusable{f", {summary['short_tracks']} shorter than {cfg.min_seconds:g} s left out" if cfg.min_seconds else ""}){f", at most {cfg.max_segments_per_track} segments per track" if cfg.max_segments_per_track else ""}
 - training time: {state['seconds'] / 60:.1f} min on {platform.machine()} ({'GPU' if torch.cuda.is_available() else 'CPU'})
 
 | folder | tracks | segments |

@@ -12,7 +12,7 @@ import math
 import platform
 import shlex
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -77,6 +77,7 @@ class ClassifierTrainConfig(Settings):
     subset: str = ""  # FMA subset to keep: small, medium, large ("": every track of the folder)
     val_fraction: float = 0.2  # labels_from folders: share of each class's tracks held out
     max_segments_per_track: int = 0  # 0: all
+    min_seconds: float = 0.0  # files shorter than this are left out (game packages' sound effects)
     pretrained: str = ""  # "": random; "imagenet": torchvision's cache; else an ImageNet weights file
     seed: int = 0
     device: str = "auto"
@@ -138,6 +139,11 @@ class ClassifierTrainer(TrainingLoop):
             labels = fma_labels(self.data_dir, cfg.fma_metadata, cfg.subset)
         else:
             labels = folder_labels(self.data_dir, cfg.val_fraction, cfg.seed)
+        kept = self.long_enough(labels.files)
+        if len(kept) < len(labels.files):
+            rels = {f.relative_to(self.data_dir).as_posix() for f in kept}
+            labels = replace(labels, files=kept, labels={r: c for r, c in labels.labels.items() if r in rels},
+                             skipped={**labels.skipped, f"shorter than {cfg.min_seconds:g} s": self.short})
         if len(labels.classes) < 2:
             hint = ("put each class's files in a folder of its own under the data folder"
                     if cfg.labels_from == "folders" else "check that the audio folder and the metadata belong together")
@@ -318,7 +324,7 @@ class ClassifierTrainer(TrainingLoop):
         summary = {
             "data_dir": str(self.data_dir), "run_dir": str(self.run_dir), "best": str(self.run_dir / "best.pt"),
             "model": self.config.model, "classes": classes, "best_epoch": state["best_epoch"], "epochs": self.config.epochs,
-            "tracks": n_tracks, "failed_tracks": [f"{t.path}: {t.error}" for t in corpus.failed],
+            "tracks": n_tracks, "failed_tracks": [f"{t.path}: {t.error}" for t in corpus.failed], "short_tracks": self.short,
             "skipped": labels.skipped, "notes": labels.notes, **results,
             **{f"{s}_segments": int(len(corpus.indices(s))) for s in ("train", "val", "test")},
             "layers": {layer: m.feature_size for layer, m in mappings.items()},
@@ -351,6 +357,8 @@ def make_command(cfg: ClassifierTrainConfig, data_dir: str, run_dir: str) -> str
                                ("--momentum", "momentum", preset["momentum"] if cfg.optimizer == "sgd" else cfg.momentum)):
         if getattr(cfg, key) != default:
             args += [flag, getattr(cfg, key)]
+    if cfg.min_seconds:
+        args += ["--min-seconds", cfg.min_seconds]
     args += ["--max-segments-per-track", cfg.max_segments_per_track, "--seed", cfg.seed, "-o", run_dir]
     return " ".join(shlex.quote(str(a)) for a in args)
 

@@ -23,7 +23,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from ..errors import TrainingError
+from ..errors import AudiovizError, TrainingError
 from ..extract import checkpoint
 from ..extract.features import normalise, resolve_device
 from ..extract.frontend import FrontendConfig
@@ -70,6 +70,7 @@ class TrainingLoop(ABC):
         # best epoch so far is finished as usual). `audioviz tune` prunes trials with it.
         self.on_epoch: Callable[[int, dict], bool] | None = None
         self.state: dict = {}  # the run's state (epoch, best, history), once `run` has begun
+        self.short = 0  # files left out as shorter than --min-seconds
         self.folders: list[str] = []  # the data folder's sub-folders that gave segments, once `run` has begun
 
     # -- what a family gives ------------------------------------------------------------------
@@ -136,6 +137,27 @@ class TrainingLoop(ABC):
         cfg = self.config
         return Corpus.prepare(self.data_dir, self.cache_dir, self.frontend, cfg.val_fraction, cfg.seed,
                               cfg.max_segments_per_track or None, self.progress, files=files, splits=splits)
+
+    def long_enough(self, files: list[Path]) -> list[Path]:
+        """`files` but those that last less than --min-seconds (counted in `short`). A file whose
+        length is unknown is kept, for decoding to judge. Called before the run folder is made."""
+        from ..audio import probe
+
+        if not self.config.min_seconds:
+            return files
+
+        def seconds(f: Path) -> float:
+            try:
+                return probe(f).duration or math.inf
+            except AudiovizError:
+                return math.inf
+
+        kept = [f for f in files if seconds(f) >= self.config.min_seconds]
+        self.short = len(files) - len(kept)
+        if files and not kept:
+            raise TrainingError(f"{self.data_dir}: none of its {len(files)} audio files lasts --min-seconds "
+                                f"{self.config.min_seconds:g} s or more")
+        return kept
 
     def inputs(self, corpus: Corpus, pairs: np.ndarray, norm: dict) -> torch.Tensor:
         """The normalised network inputs of (track, segment) `pairs`, on the device."""

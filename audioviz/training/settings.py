@@ -41,6 +41,7 @@ def check_common(cfg) -> None:
     check_real("momentum", cfg.momentum, 0, 1, below=True)
     check_real("--val-fraction", cfg.val_fraction, 0, 1, above=True, below=True)
     check_whole("--max-segments-per-track", cfg.max_segments_per_track, 0, 2**31 - 1)
+    check_real("--min-seconds", cfg.min_seconds, 0, 86_400)
     check_whole("--seed", cfg.seed, 0, MAX_SEED)
     if cfg.optimizer not in resolved(Optimizer):
         raise TrainingError(f"optimizer {cfg.optimizer!r} is not {' or '.join(resolved(Optimizer))}")

@@ -47,8 +47,8 @@ PRUNE_STARTUP = 5  # complete trials before the pruner judges any
 PRUNERS = ("median", "none")
 MAX_FAILED_IN_A_ROW = 5
 # what makes a trial score what it scores: fixed once the study has trials
-FIXED = ("model", "preset", "epochs", "val_fraction", "max_segments_per_track", "seed", "min_code_std",
-         "labels_from", "subset")
+FIXED = ("model", "preset", "epochs", "val_fraction", "max_segments_per_track", "min_seconds", "seed",
+         "min_code_std", "labels_from", "subset")
 
 
 def optuna_module():
@@ -199,6 +199,7 @@ class Options:
     startup_trials: int | None = None
     val_fraction: float | None = None
     max_segments_per_track: int | None = None
+    min_seconds: float | None = None
     seed: int | None = None
     fma_metadata: str | os.PathLike | None = None
     subset: str | None = None
@@ -509,7 +510,7 @@ def _settings(folder: StudyFolder, data_dir, opts: Options, record: dict | None,
     """The study's settings from the options given and the study's record: TuneError when a
     study with trials is asked for other ones."""
     given = {"model": opts.model, "preset": opts.preset, "epochs": opts.epochs, "val_fraction": opts.val_fraction,
-             "max_segments_per_track": opts.max_segments_per_track, "seed": opts.seed,
+             "max_segments_per_track": opts.max_segments_per_track, "min_seconds": opts.min_seconds, "seed": opts.seed,
              "min_code_std": opts.min_code_std, "labels_from": opts.labels_from, "subset": opts.subset}
     if record is not None and has_trials:
         if opts.model is not None and opts.model != record["model"]:
@@ -546,7 +547,8 @@ def _settings(folder: StudyFolder, data_dir, opts: Options, record: dict | None,
 
 
 def _trainer_options(settings: dict) -> dict:
-    keys = ("epochs", "val_fraction", "max_segments_per_track", "seed", "fma_metadata", "subset", "labels_from")
+    keys = ("epochs", "val_fraction", "max_segments_per_track", "min_seconds", "seed", "fma_metadata", "subset",
+            "labels_from")
     return {k: settings[k] for k in keys if settings.get(k) is not None}
 
 
@@ -601,7 +603,7 @@ def tune(data_dir: str | os.PathLike | None, out: str | os.PathLike, opts: Optio
                         device=opts.device, **_trainer_options(settings))
     cfg = base.config
     settings.update(epochs=cfg.epochs, val_fraction=cfg.val_fraction, max_segments_per_track=cfg.max_segments_per_track,
-                    seed=cfg.seed)
+                    min_seconds=cfg.min_seconds, seed=cfg.seed)
     if settings["min_code_std"] is None:
         settings["min_code_std"] = DEFAULT_MIN_CODE_STD
     if not (isinstance(settings["min_code_std"], (int, float)) and 0 <= settings["min_code_std"] < 0.5):
